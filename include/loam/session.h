@@ -1,0 +1,73 @@
+// Per-sequence state: the KV cache, scratch buffers and position. The Model it runs is shared and
+// never modified, so several Sessions can run the same weights.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "loam/model.h"
+#include "loam/status.h"
+
+namespace loam {
+
+class ThreadPool;
+
+struct SessionOptions {
+  int n_ctx = 0;      // KV cache length; 0 = min(model context, 4096)
+  int n_threads = 0;  // 0 = number of physical cores this process may use
+};
+
+class Session {
+ public:
+  // Checks the options against the model and allocates the KV cache and scratch once.
+  static Status create(std::shared_ptr<const Model> model, const SessionOptions& options,
+                       std::unique_ptr<Session>& out);
+  ~Session();
+
+  // Runs `tokens` at the next positions. Afterwards logits() holds the logits after the last one;
+  // when all_logits is given it receives one row of n_vocab per token (teacher forcing).
+  // Fails, changing nothing, when the tokens would not fit in the context or an id is out of range.
+  Status eval(const int32_t* tokens, int n_tokens, std::vector<float>* all_logits = nullptr);
+  Status eval(const std::vector<int32_t>& tokens, std::vector<float>* all_logits = nullptr) {
+    return eval(tokens.data(), static_cast<int>(tokens.size()), all_logits);
+  }
+
+  const float* logits() const { return logits_.data(); }  // [n_vocab] f32
+  int position() const { return n_past_; }
+  int context_length() const { return n_ctx_; }
+  int threads() const;
+  void reset() { n_past_ = 0; }
+  const Model& model() const { return *model_; }
+
+ private:
+  Session() = default;
+  void forward_batch(const int32_t* tokens, int n, float* logits_out);
+
+  std::shared_ptr<const Model> model_;
+  std::unique_ptr<ThreadPool> pool_;
+  int n_ctx_ = 0;
+  int n_past_ = 0;
+  int max_batch_ = 0;
+  std::vector<float> k_cache_;   // [n_layer][n_ctx][kv_dim] f32
+  std::vector<float> v_cache_;   // [n_layer][n_ctx][kv_dim] f32
+  std::vector<float> x_;         // [max_batch][n_embd] residual stream
+  std::vector<float> xn_;        // [max_batch][n_embd] normed input to a matmul
+  std::vector<float> q_;         // [max_batch][n_head*head_dim]
+  std::vector<float> k_;         // [max_batch][kv_dim]
+  std::vector<float> v_;         // [max_batch][kv_dim]
+  std::vector<float> attn_out_;  // [max_batch][n_head*head_dim]
+  std::vector<float> gate_;      // [max_batch][n_ff]
+  std::vector<float> up_;        // [max_batch][n_ff]
+  std::vector<float> scores_;    // [n_threads][n_ctx] attention weights, one row per thread
+  std::vector<float> rope_cos_;  // [n_ctx][n_rot/2]
+  std::vector<float> rope_sin_;  // [n_ctx][n_rot/2]
+  std::vector<float> logits_;    // [n_vocab] after the last token
+  std::vector<float> batch_logits_;  // [max_batch][n_vocab]
+};
+
+// Default thread count: physical cores available to the process (never more than the CPUs the
+// affinity mask allows), so a default run does not oversubscribe.
+int default_thread_count();
+
+}  // namespace loam

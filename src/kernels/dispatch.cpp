@@ -1,0 +1,146 @@
+#include <cstdlib>
+#include <mutex>
+
+#include "core/cpu_features.h"
+#include "kernels/kernels.h"
+
+namespace loam {
+
+namespace {
+
+KernelTable build_scalar() {
+  KernelTable t;
+  t.isa = "scalar";
+  register_scalar_float_kernels(t);
+  register_scalar_quant_kernels(t);
+  return t;
+}
+
+// Tables are built on first use from the scalar one, so an ISA only overrides what it speeds up.
+const KernelTable* table_storage(Isa isa) {
+  static const KernelTable scalar = build_scalar();
+  switch (isa) {
+    case Isa::Scalar:
+      return &scalar;
+#if defined(LOAM_HAVE_X86_KERNELS)
+    case Isa::Avx2: {
+      static const KernelTable t = [] {
+        KernelTable k = scalar;
+        k.isa = "avx2";
+        avx2::register_kernels(k);
+        return k;
+      }();
+      return &t;
+    }
+    case Isa::Avx512: {
+      static const KernelTable t = [] {
+        KernelTable k = scalar;
+        k.isa = "avx512";
+        avx2::register_kernels(k);  // AVX-512 CPUs run every AVX2 kernel; wider ones override
+        avx512::register_kernels(k);
+        return k;
+      }();
+      return &t;
+    }
+#endif
+#if defined(LOAM_HAVE_NEON_KERNELS)
+    case Isa::Neon: {
+      static const KernelTable t = [] {
+        KernelTable k = scalar;
+        k.isa = "neon";
+        neon::register_kernels(k);
+        return k;
+      }();
+      return &t;
+    }
+#endif
+    default:
+      return nullptr;
+  }
+}
+
+std::mutex g_select_mutex;
+const KernelTable* g_selected = nullptr;
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::Scalar: return "scalar";
+    case Isa::Avx2: return "avx2";
+    case Isa::Avx512: return "avx512";
+    case Isa::Neon: return "neon";
+  }
+  return "?";
+}
+
+const KernelTable* kernel_table_for(Isa isa) { return table_storage(isa); }
+
+bool isa_supported(Isa isa) {
+  const CpuFeatures& f = cpu_features();
+  switch (isa) {
+    case Isa::Scalar:
+      return true;
+    case Isa::Avx2:
+      return table_storage(isa) != nullptr && f.avx2 && f.fma && f.f16c;
+    case Isa::Avx512:
+      return table_storage(isa) != nullptr && f.avx2 && f.fma && f.f16c && f.avx512f &&
+             f.avx512bw && f.avx512vl && f.avx512dq && f.avx512vnni;
+    case Isa::Neon:
+      return table_storage(isa) != nullptr && f.neon;
+  }
+  return false;
+}
+
+Isa best_isa() {
+  for (Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Neon}) {
+    if (isa_supported(isa)) return isa;
+  }
+  return Isa::Scalar;
+}
+
+Status select_kernels(const std::string& name) {
+  std::string want = name;
+  if (want.empty()) {
+    const char* env = std::getenv("LOAM_ISA");
+    if (env != nullptr) want = env;
+  }
+  Isa chosen = best_isa();
+  if (!want.empty() && want != "auto") {
+    bool known = false;
+    for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512, Isa::Neon}) {
+      if (want == isa_name(isa)) {
+        known = true;
+        chosen = isa;
+      }
+    }
+    if (!known)
+      return Status::error("LOAM_ISA='" + want + "' is not one of scalar, avx2, avx512, neon");
+    if (!isa_supported(chosen))
+      return Status::error("LOAM_ISA='" + want + "': this " +
+                           (table_storage(chosen) ? std::string("CPU cannot run it")
+                                                  : std::string("build has no kernels for it")) +
+                           " (CPU features: " + cpu_features().describe() + ")");
+  }
+  std::lock_guard<std::mutex> lock(g_select_mutex);
+  g_selected = table_storage(chosen);
+  return Status::ok();
+}
+
+const KernelTable& kernels() {
+  {
+    std::lock_guard<std::mutex> lock(g_select_mutex);
+    if (g_selected != nullptr) return *g_selected;
+  }
+  // Never selected explicitly: honour $LOAM_ISA when it is valid, else take the best.
+  if (!select_kernels("")) select_kernels("auto");
+  std::lock_guard<std::mutex> lock(g_select_mutex);
+  return *g_selected;
+}
+
+size_t act_row_bytes(DType act_type, int64_t n_cols) {
+  if (act_type == DType::F32) return static_cast<size_t>(n_cols) * sizeof(float);
+  return dtype_row_bytes(act_type, n_cols);
+}
+
+}  // namespace loam

@@ -1,0 +1,48 @@
+// The kernel table type, kept free of anything but plain declarations because ISA translation
+// units (compiled with -mavx2, -mavx512f, ...) include it: an inline function they emitted could be
+// merged by the linker into generic code and fault on an older CPU.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "loam/dtype.h"
+
+namespace loam {
+
+// y[r] = dot(W row r, x) for r in [0, n_rows). Rows of W are row_bytes apart and stored in the
+// weight's file format; x holds n_cols activations in the format TypeKernels::act_type names
+// (F32 for float weights; Q8_0 / Q8_K blocks for quantized weights).
+using GemvFn = void (*)(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
+                        int64_t n_cols, float* y);
+// Converts n f32 activations to an activation format (Q8_0, Q8_K); n is a multiple of its block.
+using QuantizeActFn = void (*)(const float* x, void* out, int64_t n);
+
+struct TypeKernels {
+  GemvFn gemv = nullptr;         // nullptr: this weight type has no kernel on this path
+  DType act_type = DType::F32;   // format gemv expects its activations in
+};
+
+struct KernelTable {
+  const char* isa = "scalar";
+  TypeKernels weights[kDTypeCount];        // indexed by weight DType
+  QuantizeActFn quantize_act[kDTypeCount] = {};  // indexed by act_type; unused for F32
+  float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
+  // y[i] += a * x[i]
+  void (*axpy_f32)(float a, const float* x, float* y, int64_t n) = nullptr;
+};
+
+// Each ISA fills in the entries it accelerates on top of a copy of the scalar table.
+void register_scalar_float_kernels(KernelTable& table);
+void register_scalar_quant_kernels(KernelTable& table);
+namespace avx2 {
+void register_kernels(KernelTable& table);
+}
+namespace avx512 {
+void register_kernels(KernelTable& table);
+}
+namespace neon {
+void register_kernels(KernelTable& table);
+}
+
+}  // namespace loam

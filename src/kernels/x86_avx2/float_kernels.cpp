@@ -1,0 +1,109 @@
+// AVX2 kernels for float weights (F32, F16 via F16C, BF16 via a 16-bit shift). Same accumulation
+// pattern rule as the AVX-512 file: a row's result depends only on its length, never on how many
+// rows are computed together. Tails are copied into a zero-padded block of 8.
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/kernel_table.h"
+
+namespace loam {
+namespace avx2 {
+namespace {
+
+struct LoadF32 {
+  static constexpr int kBytes = 4;
+  static __m256 full(const uint8_t* p) { return _mm256_loadu_ps(reinterpret_cast<const float*>(p)); }
+};
+
+struct LoadF16 {
+  static constexpr int kBytes = 2;
+  static __m256 full(const uint8_t* p) {
+    return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+};
+
+struct LoadBF16 {
+  static constexpr int kBytes = 2;
+  static __m256 full(const uint8_t* p) {
+    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+  }
+};
+
+template <class L, int R>
+inline void dot_rows(const uint8_t* w, size_t row_bytes, const float* x, int64_t n, float* y) {
+  __m256 acc0[R], acc1[R];
+  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 xa = _mm256_loadu_ps(x + i);
+    const __m256 xb = _mm256_loadu_ps(x + i + 8);
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* p = w + r * row_bytes + i * L::kBytes;
+      acc0[r] = _mm256_fmadd_ps(L::full(p), xa, acc0[r]);
+      acc1[r] = _mm256_fmadd_ps(L::full(p + 8 * L::kBytes), xb, acc1[r]);
+    }
+  }
+  if (i + 8 <= n) {
+    const __m256 xa = _mm256_loadu_ps(x + i);
+    for (int r = 0; r < R; ++r)
+      acc0[r] = _mm256_fmadd_ps(L::full(w + r * row_bytes + i * L::kBytes), xa, acc0[r]);
+    i += 8;
+  }
+  if (i < n) {
+    const int64_t left = n - i;
+    alignas(32) float xt[8] = {0};
+    std::memcpy(xt, x + i, left * sizeof(float));
+    const __m256 xa = _mm256_load_ps(xt);
+    for (int r = 0; r < R; ++r) {
+      alignas(32) uint8_t wt[32] = {0};
+      std::memcpy(wt, w + r * row_bytes + i * L::kBytes, left * L::kBytes);
+      acc1[r] = _mm256_fmadd_ps(L::full(wt), xa, acc1[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    const __m256 s = _mm256_add_ps(acc0[r], acc1[r]);
+    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    y[r] = _mm_cvtss_f32(lo);
+  }
+}
+
+template <class L>
+void gemv(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int64_t n_cols,
+          float* y) {
+  const float* xf = static_cast<const float*>(x);
+  int64_t r = 0;
+  for (; r + 4 <= n_rows; r += 4) dot_rows<L, 4>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
+  for (; r < n_rows; ++r) dot_rows<L, 1>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  float y;
+  dot_rows<LoadF32, 1>(reinterpret_cast<const uint8_t*>(a), 0, b, n, &y);
+  return y;
+}
+
+void axpy_f32(float a, const float* x, float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace
+
+void register_kernels(KernelTable& table) {
+  table.weights[static_cast<uint32_t>(DType::F32)].gemv = gemv<LoadF32>;
+  table.weights[static_cast<uint32_t>(DType::F16)].gemv = gemv<LoadF16>;
+  table.weights[static_cast<uint32_t>(DType::BF16)].gemv = gemv<LoadBF16>;
+  table.dot_f32 = dot_f32;
+  table.axpy_f32 = axpy_f32;
+}
+
+}  // namespace avx2
+}  // namespace loam

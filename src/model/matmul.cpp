@@ -1,0 +1,93 @@
+#include "model/matmul.h"
+
+#include <algorithm>
+
+#include "core/thread_pool.h"
+#include "kernels/kernels.h"
+
+namespace loam {
+
+namespace {
+
+// Weight rows a thread takes at once when several tokens share the weights: 16 rows of a 4096-wide
+// F16 matrix are 128 KiB, which stays in L2 while every token of the batch is dotted with them.
+constexpr int64_t kRowTile = 16;
+
+struct PreparedJob {
+  const Tensor* w;
+  GemvFn gemv;
+  const uint8_t* x;    // [n_tokens][x_stride] activations in the kernel's format
+  size_t x_stride;
+  float* y;
+};
+
+}  // namespace
+
+void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
+            std::vector<uint8_t>& act_scratch) {
+  const KernelTable& kt = kernels();
+  PreparedJob prepared[8];
+  // Activations are converted once per distinct input; jobs sharing an input share the copy.
+  size_t scratch_needed = 0;
+  for (int j = 0; j < n_jobs; ++j) {
+    const TypeKernels& tk = kt.weights[static_cast<uint32_t>(jobs[j].w->type)];
+    if (tk.act_type != DType::F32)
+      scratch_needed += act_row_bytes(tk.act_type, jobs[j].w->cols()) * n_tokens;
+  }
+  if (act_scratch.size() < scratch_needed) act_scratch.resize(scratch_needed);
+  size_t scratch_used = 0;
+  for (int j = 0; j < n_jobs; ++j) {
+    const Tensor* w = jobs[j].w;
+    const TypeKernels& tk = kt.weights[static_cast<uint32_t>(w->type)];
+    PreparedJob& p = prepared[j];
+    p.w = w;
+    p.gemv = tk.gemv;
+    p.y = jobs[j].y;
+    if (tk.act_type == DType::F32) {
+      p.x = reinterpret_cast<const uint8_t*>(jobs[j].x);
+      p.x_stride = static_cast<size_t>(w->cols()) * sizeof(float);
+      continue;
+    }
+    bool reused = false;
+    for (int k = 0; k < j; ++k) {
+      const TypeKernels& tk2 = kt.weights[static_cast<uint32_t>(jobs[k].w->type)];
+      if (jobs[k].x == jobs[j].x && tk2.act_type == tk.act_type) {
+        p.x = prepared[k].x;
+        p.x_stride = prepared[k].x_stride;
+        reused = true;
+        break;
+      }
+    }
+    if (reused) continue;
+    p.x_stride = act_row_bytes(tk.act_type, w->cols());
+    uint8_t* dst = act_scratch.data() + scratch_used;
+    scratch_used += p.x_stride * n_tokens;
+    const QuantizeActFn quantize = kt.quantize_act[static_cast<uint32_t>(tk.act_type)];
+    for (int t = 0; t < n_tokens; ++t)
+      quantize(jobs[j].x + static_cast<size_t>(t) * w->cols(), dst + t * p.x_stride, w->cols());
+    p.x = dst;
+  }
+
+  pool.run([&](int ti, int nt) {
+    for (int j = 0; j < n_jobs; ++j) {
+      const PreparedJob& p = prepared[j];
+      const int64_t rows = p.w->rows();
+      const size_t rb = p.w->row_bytes();
+      const uint8_t* wdata = static_cast<const uint8_t*>(p.w->data);
+      int64_t begin, end;
+      ThreadPool::split(rows, kRowTile, ti, nt, begin, end);
+      if (n_tokens == 1) {
+        if (end > begin) p.gemv(wdata + begin * rb, rb, end - begin, p.x, p.w->cols(), p.y + begin);
+        continue;
+      }
+      for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
+        const int64_t nr = std::min(kRowTile, end - r0);
+        for (int t = 0; t < n_tokens; ++t)
+          p.gemv(wdata + r0 * rb, rb, nr, p.x + t * p.x_stride, p.w->cols(),
+                 p.y + static_cast<size_t>(t) * rows + r0);
+      }
+    }
+  });
+}
+
+}  // namespace loam

@@ -1,0 +1,60 @@
+#include "model/ops.h"
+
+#include <cmath>
+
+namespace loam {
+
+void rmsnorm(float* out, const float* x, const float* w, int n, float eps) {
+  // Sum in double: with dim 4096 a float sum loses bits the golden comparison can see.
+  double ss = 0.0;
+  for (int i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float scale = static_cast<float>(1.0 / std::sqrt(ss / n + eps));
+  for (int i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
+}
+
+void rope_build_cache(float* cos_out, float* sin_out, int n_pos, int n_rot, float freq_base) {
+  const int half = n_rot / 2;
+  for (int p = 0; p < n_pos; ++p) {
+    for (int i = 0; i < half; ++i) {
+      const double theta = std::pow(static_cast<double>(freq_base), -2.0 * i / n_rot);
+      const double angle = p * theta;
+      cos_out[static_cast<size_t>(p) * half + i] = static_cast<float>(std::cos(angle));
+      sin_out[static_cast<size_t>(p) * half + i] = static_cast<float>(std::sin(angle));
+    }
+  }
+}
+
+void rope_apply(float* x, int n_heads, int head_dim, int n_rot, const float* cos_row,
+                const float* sin_row) {
+  const int half = n_rot / 2;
+  for (int h = 0; h < n_heads; ++h) {
+    float* v = x + static_cast<size_t>(h) * head_dim;
+    for (int i = 0; i < half; ++i) {
+      const float a = v[2 * i], b = v[2 * i + 1];
+      v[2 * i] = a * cos_row[i] - b * sin_row[i];
+      v[2 * i + 1] = a * sin_row[i] + b * cos_row[i];
+    }
+  }
+}
+
+void swiglu(float* gate, const float* up, int n) {
+  for (int i = 0; i < n; ++i) {
+    const float g = gate[i];
+    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+void softmax(float* x, int n) {
+  if (n <= 0) return;
+  float max_v = x[0];
+  for (int i = 1; i < n; ++i) max_v = x[i] > max_v ? x[i] : max_v;
+  double sum = 0.0;
+  for (int i = 0; i < n; ++i) {
+    x[i] = std::exp(x[i] - max_v);
+    sum += x[i];
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (int i = 0; i < n; ++i) x[i] *= inv;
+}
+
+}  // namespace loam
