@@ -51,18 +51,23 @@ class Tokenizer {
   // input is treated as plain text.
   std::vector<int32_t> encode(const std::string& text, bool add_bos) const;
 
-  // The bytes a token stands for: U+2581 -> ' ', <0xNN> -> that byte, control tokens -> "".
+  // The bytes a token stands for: U+2581 -> ' ', <0xNN> -> that byte, user-defined pieces
+  // verbatim; control, unknown and unused tokens and out-of-range ids -> "" (as llama.cpp
+  // renders them without `special`, the mode of the golden continuations).
   std::string piece_bytes(int32_t id) const;
 
-  // Text for a whole sequence of ids, dropping the space prefix of the first piece after BOS.
+  // Text for a whole sequence of ids: the concatenated piece_bytes, dropping the space prefix of
+  // the first piece after a BOS at ids[0] (so decode(encode(t, true)) == t). Without a leading
+  // BOS nothing is dropped, so a continuation decodes with its leading space.
   std::string decode(const std::vector<int32_t>& ids) const;
 
   const Vocab& vocab() const { return *vocab_; }
 
  private:
-  const Vocab* vocab_ = nullptr;
-  std::unordered_map<std::string, int32_t> piece_to_id_;
-  int32_t byte_ids_[256] = {};
+  const Vocab* vocab_ = nullptr;                            // must outlive the Tokenizer
+  std::unordered_map<std::string, int32_t> piece_to_id_;   // pieces text can produce (no
+                                                           // control/unknown/byte tokens)
+  int32_t byte_ids_[256] = {};                             // <0xNN> token per byte, -1: none
 };
 
 // Turns a stream of token ids into text that never splits a UTF-8 sequence: bytes of an
@@ -70,8 +75,12 @@ class Tokenizer {
 class StreamDecoder {
  public:
   explicit StreamDecoder(const Tokenizer& tokenizer) : tokenizer_(&tokenizer) {}
-  // `prev` is the token before `id` (-1 when none); a piece after BOS loses its leading space.
+  // Returns the bytes that now form complete characters. `prev` is the token before `id` (-1
+  // when none); it does not change the output: a piece after BOS keeps its leading space, as
+  // the reference continuations (golden aidreams260K.p4, synth-tiny-BF16.p1) and llama.cpp do.
+  // Bytes that can never complete a character are passed through at once.
   std::string push(int32_t prev, int32_t id);
+  // Returns (and forgets) the held-back bytes of an incomplete final character.
   std::string flush();
 
  private:
