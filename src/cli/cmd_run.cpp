@@ -1,0 +1,261 @@
+// `loam run`: tokenize the prompt, evaluate it, then sample and stream tokens until EOS, -n tokens
+// or the end of the context. Only the generated text goes to stdout (the prompt too with --echo);
+// everything else (model line, seed, timings) goes to stderr.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/cli.h"
+#include "kernels/kernels.h"
+#include "loam/sampler.h"
+#include "loam/session.h"
+#include "loam/tokenizer.h"
+
+namespace loam::cli {
+
+namespace {
+
+constexpr int kIntMax = std::numeric_limits<int>::max();
+constexpr float kFloatMax = std::numeric_limits<float>::max();
+
+struct RunOptions {
+  std::string model;
+  std::string prompt;
+  std::string prompt_file;
+  std::string tokenizer;
+  int n_predict = -1;      // -1: until EOS or the context is full
+  int n_ctx = 0;           // 0: min(model context, 4096)
+  int n_threads = 0;       // 0: physical cores available
+  int repeat_last_n = 64;  // -1: the whole context
+  bool seed_given = false;
+  bool echo = false;
+  SamplerParams sampling;
+};
+
+// Text goes out as soon as it is decoded so a reader of the pipe sees it stream.
+void emit(const std::string& text) {
+  if (text.empty()) return;
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+uint64_t clock_seed() {
+  // Mix the wall clock so runs started in the same second still differ; 32 bits keep the printed
+  // seed short enough to retype.
+  const uint64_t t = static_cast<uint64_t>(
+      std::chrono::high_resolution_clock::now().time_since_epoch().count());
+  Rng mix(t);
+  return mix.next_u64() & 0xffffffffull;
+}
+
+std::string describe_model(const Model& m) {
+  const ModelConfig& c = m.config;
+  std::string weights = "?";
+  if (!m.layers.empty()) weights = dtype_name(m.layers[0].wq.type);
+  char buf[256];
+  std::snprintf(buf, sizeof(buf), "%s %s, %s, %d layers, dim %d, vocab %d, %s weights",
+                m.format.c_str(),
+                m.format == "gguf" ? ("v" + std::to_string(m.format_version)).c_str() : "checkpoint",
+                c.arch.c_str(), c.n_layer, c.n_embd, c.n_vocab, weights.c_str());
+  return buf;
+}
+
+void add_options(ArgParser& p, RunOptions& o) {
+  p.text("-m", "--model", "FILE", "model: GGUF file or llama2.c checkpoint (.bin)", &o.model);
+  p.text("-p", "--prompt", "TEXT", "prompt to continue (default: empty, i.e. just BOS)",
+         &o.prompt);
+  p.text("-f", "--file", "FILE", "read the prompt from FILE ('-' = stdin); one trailing newline "
+         "is dropped", &o.prompt_file);
+  p.integer("-n", "--n-predict", "N", "tokens to generate; -1 = until EOS or the context is full "
+            "(default -1)", &o.n_predict, -1, kIntMax);
+  p.integer("-c", "--ctx-size", "N", "context length; 0 = min(model context, 4096) (default 0)",
+            &o.n_ctx, 0, kIntMax);
+  p.integer("-t", "--threads", "N", "threads (default: physical cores available)", &o.n_threads,
+            1, 4096);
+  p.custom("-s", "--seed", "SEED", "random seed; -1 = pick one and print it (default -1)",
+           [&o](const std::string& v) {
+             uint64_t seed = 0;
+             if (v == "-1") {
+               o.seed_given = false;
+               return Status::ok();
+             }
+             if (!parse_uint64(v, seed)) {
+               return Status::error("-s expects an integer in [0, 2^64) or -1, got '" + v + "'");
+             }
+             o.sampling.seed = seed;
+             o.seed_given = true;
+             return Status::ok();
+           });
+  p.number("", "--temp", "T", "temperature; <= 0 = greedy (default 0.8)", &o.sampling.temp,
+           -kFloatMax, kFloatMax);
+  p.integer("", "--top-k", "K", "keep the K most likely tokens; 0 = off (default 40)",
+            &o.sampling.top_k, 0, kIntMax);
+  p.number("", "--top-p", "P", "keep the smallest set with probability >= P; 1 = off "
+           "(default 0.95)", &o.sampling.top_p, 0.0f, 1.0f);
+  p.number("", "--min-p", "P", "drop tokens less likely than P x the top one; 0 = off "
+           "(default 0.05)", &o.sampling.min_p, 0.0f, 1.0f);
+  p.number("", "--repeat-penalty", "R", "penalize tokens seen in the last N; 1 = off "
+           "(default 1.0)", &o.sampling.repeat_penalty, 0.0f, kFloatMax);
+  p.integer("", "--repeat-last-n", "N", "tokens the penalty looks back; 0 = off, -1 = context "
+            "(default 64)", &o.repeat_last_n, -1, kIntMax);
+  p.text("", "--tokenizer", "FILE", "tokenizer.bin for a llama2.c checkpoint", &o.tokenizer);
+  p.flag("", "--echo", "print the prompt before the generated text", &o.echo);
+}
+
+}  // namespace
+
+int cmd_run(int argc, char** argv) {
+  RunOptions o;
+  ArgParser parser(
+      "run", "loam run [-m MODEL] [-p TEXT | -f FILE] [-n N] [options]",
+      "Generates a continuation of the prompt and streams it to stdout, stopping at the end-of-\n"
+      "sequence token, after N tokens, or when the context is full. Logs, the seed and timings\n"
+      "go to stderr. Without -m: $LOAM_MODEL, else the single .gguf file in ./models/.");
+  add_options(parser, o);
+  parser.epilog(
+      "examples:\n"
+      "  loam run -m model.gguf -p \"The capital of France is\" --temp 0\n"
+      "  loam run -m models/stories15M.bin --tokenizer models/tokenizer.bin -p \"Once upon a "
+      "time\" -n 200 -s 42\n"
+      "  echo \"Once upon a time\" | loam run -m model.gguf -f - --temp 0");
+  if (int rc = finish_parse(parser, parser.parse(argc, argv, 2)); rc >= 0) return rc;
+
+  if (parser.given("--prompt") && parser.given("--file")) {
+    return usage_error("run", "give the prompt with -p or -f, not both");
+  }
+  {
+    // Check the sampling options now, before a possibly long load (repeat_last_n -1 is resolved
+    // once the context length is known).
+    SamplerParams check = o.sampling;
+    check.repeat_last_n = o.repeat_last_n < 0 ? 0 : o.repeat_last_n;
+    if (Status st = validate_sampler_params(check); !st) {
+      return usage_error("run", "invalid sampling option: " + st.message());
+    }
+  }
+  if (o.model.empty()) {
+    if (Status st = default_model_path(o.model); !st) return usage_error("run", st.message());
+  }
+  if (Status st = select_isa(); !st) return runtime_error(st.message());
+
+  std::string prompt = o.prompt;
+  if (parser.given("--file")) {
+    if (Status st = read_file_text(o.prompt_file, prompt); !st) return runtime_error(st.message());
+    // Files and `echo` end with a newline the user did not mean as part of the prompt
+    // (llama.cpp drops it too).
+    if (!prompt.empty() && prompt.back() == '\n') prompt.pop_back();
+  }
+
+  std::shared_ptr<Model> model;
+  double load_ms = 0.0;
+  if (Status st = load_model_timed(o.model, o.tokenizer, model, load_ms); !st) {
+    return runtime_error(st.message());
+  }
+  if (Status st = require_vocab(*model, "run"); !st) return runtime_error(st.message());
+
+  SessionOptions session_options;
+  session_options.n_ctx = o.n_ctx;
+  session_options.n_threads = o.n_threads;
+  std::unique_ptr<Session> session;
+  if (Status st = Session::create(model, session_options, session); !st) {
+    return runtime_error(st.message());
+  }
+  const int n_ctx = session->context_length();
+  const int n_vocab = model->config.n_vocab;
+
+  const Tokenizer tokenizer(model->vocab);
+  std::vector<int32_t> tokens = tokenizer.encode(prompt, model->vocab.add_bos);
+  // Generation needs at least one token to condition on; a model that adds no BOS gets one here.
+  if (tokens.empty()) tokens.push_back(model->vocab.bos_id);
+  const int n_prompt = static_cast<int>(tokens.size());
+  if (n_prompt > n_ctx) {
+    return runtime_error("the prompt is " + std::to_string(n_prompt) +
+                         " tokens, longer than the context of " + std::to_string(n_ctx) +
+                         " tokens (-c)");
+  }
+  if (n_prompt == n_ctx && o.n_predict != 0) {
+    return runtime_error("the prompt is " + std::to_string(n_prompt) +
+                         " tokens and fills the whole context of " + std::to_string(n_ctx) +
+                         " tokens: no room to generate (raise -c)");
+  }
+
+  // Logs start once the inputs are known to be usable, so a bad model, prompt or option gives
+  // nothing on stderr but its error line.
+  log_line("model: %s (%s), loaded in %.1f ms", o.model.c_str(), describe_model(*model).c_str(),
+           load_ms);
+  if (!o.tokenizer.empty() && model->format == "gguf") {
+    log_line("note: --tokenizer ignored: a GGUF file carries its own vocabulary");
+  }
+  log_line("kernels: %s, threads: %d, context: %d", kernels().isa, session->threads(), n_ctx);
+  if (!o.seed_given) {
+    o.sampling.seed = clock_seed();
+    log_line("seed: %llu", static_cast<unsigned long long>(o.sampling.seed));
+  }
+  o.sampling.repeat_last_n = o.repeat_last_n < 0 ? n_ctx : o.repeat_last_n;
+  Sampler sampler(o.sampling);
+  for (int32_t id : tokens) sampler.accept(id);
+
+  // --echo prints the prompt as given: decoding its tokens would add the space prefix the
+  // tokenizer inserted and could differ for text the vocabulary cannot represent exactly.
+  if (o.echo) emit(prompt);
+  StreamDecoder decoder(tokenizer);
+  int32_t prev = tokens.back();
+
+  Stopwatch prompt_clock;
+  if (Status st = session->eval(tokens); !st) return runtime_error(st.message());
+  const double prompt_ms = prompt_clock.ms();
+
+  // Each generated token is printed when sampled; it is evaluated only if another one follows,
+  // so the KV cache never holds more than prompt + generated - 1 positions.
+  const int room = n_ctx - n_prompt;
+  const int max_new = o.n_predict < 0 ? room : std::min(o.n_predict, room);
+  bool hit_eos = false;
+  int n_generated = 0;
+  Stopwatch gen_clock;
+  double first_token_ms = 0.0;
+  while (n_generated < max_new) {
+    const int32_t id = sampler.sample(session->logits(), n_vocab);
+    if (id == model->vocab.eos_id) {
+      hit_eos = true;
+      break;
+    }
+    sampler.accept(id);
+    emit(decoder.push(prev, id));
+    prev = id;
+    ++n_generated;
+    if (n_generated == 1) first_token_ms = gen_clock.ms();
+    if (n_generated < max_new) {
+      if (Status st = session->eval(&prev, 1); !st) {
+        emit(decoder.flush());
+        emit("\n");
+        return runtime_error(st.message());
+      }
+    }
+  }
+  const double gen_ms = gen_clock.ms();
+  emit(decoder.flush());
+  emit("\n");
+  if (std::ferror(stdout)) return runtime_error("writing the generated text to stdout failed");
+  const char* stop = hit_eos                          ? "end of sequence"
+                     : n_generated == o.n_predict ? "n-predict reached"
+                                                  : "context full";
+
+  log_line("prompt: %d tokens in %.1f ms (%.2f tokens/s)", n_prompt, prompt_ms,
+           prompt_ms > 0 ? n_prompt * 1000.0 / prompt_ms : 0.0);
+  // Steady-state speed: tokens 2..N each cost one decode step plus sampling; the first token
+  // only cost sampling after the prompt, so it is left out of the rate.
+  const double decode_ms = gen_ms - first_token_ms;
+  if (n_generated >= 2 && decode_ms > 0) {
+    log_line("generation: %d tokens in %.1f ms (%.2f tokens/s over %d decode steps)",
+             n_generated, gen_ms, (n_generated - 1) * 1000.0 / decode_ms, n_generated - 1);
+  } else {
+    log_line("generation: %d tokens in %.1f ms", n_generated, gen_ms);
+  }
+  log_line("stop: %s", stop);
+  return kExitOk;
+}
+
+}  // namespace loam::cli
