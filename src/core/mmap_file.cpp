@@ -1,0 +1,54 @@
+#include "core/mmap_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace loam {
+
+Status MappedFile::open(const std::string& path, std::shared_ptr<const MappedFile>& out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::error("cannot open " + path + ": " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Status::error("cannot stat " + path + ": " + std::strerror(err));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    return Status::error("cannot open " + path + ": is a directory");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::error("cannot open " + path + ": not a regular file");
+  }
+  if (st.st_size <= 0) {
+    ::close(fd);
+    return Status::error(path + " is empty");
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  void* addr = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int map_err = errno;
+  // The mapping keeps its own reference to the file; the descriptor is no longer needed.
+  ::close(fd);
+  if (addr == MAP_FAILED) {
+    return Status::error("cannot map " + path + ": " + std::strerror(map_err));
+  }
+  std::shared_ptr<MappedFile> file(new MappedFile());
+  file->data_ = static_cast<const uint8_t*>(addr);
+  file->size_ = size;
+  file->path_ = path;
+  out = std::move(file);
+  return Status::ok();
+}
+
+MappedFile::~MappedFile() {
+  if (data_ != nullptr) munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+}  // namespace loam

@@ -1,0 +1,36 @@
+// A read-only memory mapping of a whole file. Tensors point straight into it (zero copy), so the
+// mapping is shared (std::shared_ptr) by everything that holds such a pointer.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "loam/status.h"
+
+namespace loam {
+
+class MappedFile {
+ public:
+  // Maps `path` read-only. Fails with a one-line message for a missing or unreadable file, a
+  // directory, or an empty file.
+  static Status open(const std::string& path, std::shared_ptr<const MappedFile>& out);
+
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  MappedFile() = default;
+
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  std::string path_;
+};
+
+}  // namespace loam

@@ -1,0 +1,82 @@
+// Vocabulary from GGUF tokenizer.ggml.* keys.
+#include <limits>
+
+#include "loam/gguf.h"
+
+namespace loam {
+
+namespace {
+
+// Reads an optional token id key, which must name a token of the vocabulary.
+Status read_token_id(const GgufFile& file, const std::string& key, size_t n_vocab,
+                     int32_t& id) {
+  int64_t v = id;
+  bool found = false;
+  LOAM_TRY(file.get_int_opt(key, v, &found));
+  if (!found) return Status::ok();
+  if (v < 0 || static_cast<uint64_t>(v) >= n_vocab) {
+    return Status::error(file.path() + ": key '" + key + "' is " + std::to_string(v) +
+                         ", outside the vocabulary of " + std::to_string(n_vocab) + " tokens");
+  }
+  id = static_cast<int32_t>(v);
+  return Status::ok();
+}
+
+}  // namespace
+
+Status load_vocab_from_gguf(const GgufFile& file, Vocab& out) {
+  Vocab vocab;
+  LOAM_TRY(file.get_string_opt("tokenizer.ggml.model", vocab.model));
+  LOAM_TRY(file.get_string_array("tokenizer.ggml.tokens", vocab.pieces));
+  const size_t n = vocab.pieces.size();
+  if (n == 0) return Status::error(file.path() + ": key 'tokenizer.ggml.tokens' is empty");
+  if (n > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    return Status::error(file.path() + ": key 'tokenizer.ggml.tokens' has too many tokens");
+  }
+
+  if (file.has("tokenizer.ggml.scores")) {
+    LOAM_TRY(file.get_float_array("tokenizer.ggml.scores", vocab.scores));
+    if (vocab.scores.size() != n) {
+      return Status::error(file.path() + ": key 'tokenizer.ggml.scores' has " +
+                           std::to_string(vocab.scores.size()) + " entries for " +
+                           std::to_string(n) + " tokens");
+    }
+  } else {
+    vocab.scores.assign(n, 0.0f);
+  }
+
+  vocab.types.assign(n, TokenType::Normal);
+  if (file.has("tokenizer.ggml.token_type")) {
+    std::vector<int64_t> types;
+    LOAM_TRY(file.get_int_array("tokenizer.ggml.token_type", types));
+    if (types.size() != n) {
+      return Status::error(file.path() + ": key 'tokenizer.ggml.token_type' has " +
+                           std::to_string(types.size()) + " entries for " + std::to_string(n) +
+                           " tokens");
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (types[i] < 0 || types[i] > static_cast<int64_t>(TokenType::Byte)) {
+        return Status::error(file.path() + ": key 'tokenizer.ggml.token_type' entry " +
+                             std::to_string(i) + " is " + std::to_string(types[i]) +
+                             ", not a token type (0..6)");
+      }
+      vocab.types[i] = static_cast<TokenType>(types[i]);
+    }
+  }
+
+  LOAM_TRY(read_token_id(file, "tokenizer.ggml.bos_token_id", n, vocab.bos_id));
+  LOAM_TRY(read_token_id(file, "tokenizer.ggml.eos_token_id", n, vocab.eos_id));
+  LOAM_TRY(read_token_id(file, "tokenizer.ggml.unknown_token_id", n, vocab.unk_id));
+  LOAM_TRY(file.get_bool_opt("tokenizer.ggml.add_bos_token", vocab.add_bos));
+  LOAM_TRY(file.get_bool_opt("tokenizer.ggml.add_space_prefix", vocab.add_space_prefix));
+  out = std::move(vocab);
+  return Status::ok();
+}
+
+Status load_gguf_vocab(const std::string& path, Vocab& out) {
+  GgufFile file;
+  LOAM_TRY(GgufFile::open(path, file));
+  return load_vocab_from_gguf(file, out);
+}
+
+}  // namespace loam
