@@ -19,6 +19,8 @@ inline void cpu_relax() {
 // About 50-100 microseconds of spinning: longer than the gap between two parallel sections of a
 // decode step, far shorter than the pause between tokens a user would notice as CPU burn.
 constexpr int kSpinIterations = 20000;
+// Then a few scheduler yields before sleeping on the condition variable.
+constexpr int kYieldIterations = 64;
 
 }  // namespace
 
@@ -51,7 +53,15 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   }
   if (sleepers_.load(std::memory_order_acquire) > 0) wake_.notify_all();
   fn(0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+  // Spin, then yield: when the machine is oversubscribed a worker may be off-CPU, and spinning
+  // only keeps it from getting the core back.
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kSpinIterations) {
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   job_ = nullptr;
 }
 
@@ -61,6 +71,10 @@ void ThreadPool::worker_loop(int index) {
     uint64_t gen = generation_.load(std::memory_order_acquire);
     for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
       cpu_relax();
+      gen = generation_.load(std::memory_order_acquire);
+    }
+    for (int y = 0; gen == seen && y < kYieldIterations; ++y) {
+      std::this_thread::yield();
       gen = generation_.load(std::memory_order_acquire);
     }
     if (gen == seen) {

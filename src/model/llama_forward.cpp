@@ -64,7 +64,7 @@ void Session::forward_batch(const int32_t* tokens, int n, float* logits_out) {
 
     // Attention: one (token, head) pair per work item, each computed whole by one thread.
     const int n_items = n * c.n_head;
-    pool.run([&](int ti, int nt) {
+    auto attend = [&](int ti, int nt) {
       int64_t begin, end;
       ThreadPool::split(n_items, 1, ti, nt, begin, end);
       float* att = &scores_[static_cast<size_t>(ti) * n_ctx_];  // [n_ctx] this thread's scores
@@ -82,7 +82,14 @@ void Session::forward_batch(const int32_t* tokens, int n, float* logits_out) {
         std::fill(out, out + hd, 0.0f);
         for (int p = 0; p <= pos; ++p) kt.axpy_f32(att[p], vbase + static_cast<size_t>(p) * kv_dim, out, hd);
       }
-    });
+    };
+    // Small attention work is done by the caller alone (see kMinParallelBytes in matmul.cpp).
+    const int64_t attn_work = static_cast<int64_t>(n_items) * (n_past_ + n) * hd;
+    if (attn_work < 16 * 1024) {
+      attend(0, 1);
+    } else {
+      pool.run(attend);
+    }
 
     const MatmulJob wo = {&L.wo, attn_out_.data(), xn_.data()};
     matmul(pool, &wo, 1, n, act_scratch);

@@ -5,11 +5,15 @@
 namespace loam {
 
 void rmsnorm(float* out, const float* x, const float* w, int n, float eps) {
-  // Sum in double: with dim 4096 a float sum loses bits the golden comparison can see.
+  // Squares in float, summed in double; mean, root and reciprocal in float. This is the order of
+  // operations llama.cpp uses, and quantized models amplify a one-ulp difference in the scale
+  // (it flips the rounding of some 8-bit activations), so matching it keeps us close to files'
+  // reference outputs. The double sum keeps long rows accurate.
   double ss = 0.0;
-  for (int i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
-  const float scale = static_cast<float>(1.0 / std::sqrt(ss / n + eps));
-  for (int i = 0; i < n; ++i) out[i] = x[i] * scale * w[i];
+  for (int i = 0; i < n; ++i) ss += static_cast<double>(x[i] * x[i]);
+  const float mean = static_cast<float>(ss / n);
+  const float scale = 1.0f / std::sqrt(mean + eps);
+  for (int i = 0; i < n; ++i) out[i] = (x[i] * scale) * w[i];
 }
 
 void rope_build_cache(float* cos_out, float* sin_out, int n_pos, int n_rot, float freq_base) {

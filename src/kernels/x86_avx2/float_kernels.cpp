@@ -97,12 +97,15 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
 
 }  // namespace
 
+void register_quant_kernels(KernelTable& table);  // quant_kernels.cpp
+
 void register_kernels(KernelTable& table) {
   table.weights[static_cast<uint32_t>(DType::F32)].gemv = gemv<LoadF32>;
   table.weights[static_cast<uint32_t>(DType::F16)].gemv = gemv<LoadF16>;
   table.weights[static_cast<uint32_t>(DType::BF16)].gemv = gemv<LoadBF16>;
   table.dot_f32 = dot_f32;
   table.axpy_f32 = axpy_f32;
+  register_quant_kernels(table);
 }
 
 }  // namespace avx2
