@@ -1,5 +1,7 @@
 #include "core/thread_pool.h"
 
+#include <algorithm>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -22,6 +24,18 @@ constexpr int kSpinIterations = 20000;
 // Then a few scheduler yields before sleeping on the condition variable.
 constexpr int kYieldIterations = 64;
 
+constexpr int kCountBits = 20;
+constexpr int64_t kMaxChunks = (int64_t{1} << kCountBits) - 1;
+constexpr uint64_t kCountMask = (uint64_t{1} << kCountBits) - 1;
+
+inline uint32_t generation_of(uint64_t claim) { return static_cast<uint32_t>(claim >> (2 * kCountBits)); }
+inline int64_t count_of(uint64_t claim) { return static_cast<int64_t>((claim >> kCountBits) & kCountMask); }
+inline int64_t next_of(uint64_t claim) { return static_cast<int64_t>(claim & kCountMask); }
+inline uint64_t make_claim(uint32_t generation, int64_t count) {
+  return (static_cast<uint64_t>(generation & 0xffffffu) << (2 * kCountBits)) |
+         (static_cast<uint64_t>(count) << kCountBits);
+}
+
 }  // namespace
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
@@ -30,72 +44,100 @@ ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads
 }
 
 ThreadPool::~ThreadPool() {
+  stop_.store(true, std::memory_order_seq_cst);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    stop_.store(true, std::memory_order_release);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+    claim_.store(make_claim(generation_of(claim_.load()) + 1, 0), std::memory_order_seq_cst);
   }
   wake_.notify_all();
   for (std::thread& t : workers_) t.join();
 }
 
-void ThreadPool::run(const std::function<void(int, int)>& fn) {
-  if (n_threads_ == 1) {
-    fn(0, 1);
+void ThreadPool::work_on(uint32_t generation, int thread_index) {
+  uint64_t cur = claim_.load(std::memory_order_acquire);
+  for (;;) {
+    if (generation_of(cur) != generation) return;  // a newer job: this one is finished
+    const int64_t chunk = next_of(cur);
+    if (chunk >= count_of(cur)) return;
+    if (!claim_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel,
+                                      std::memory_order_acquire))
+      continue;  // cur was reloaded
+    (*task_)(chunk, thread_index);
+    done_.fetch_add(1, std::memory_order_acq_rel);
+    cur = claim_.load(std::memory_order_acquire);
+  }
+}
+
+void ThreadPool::parallel_for(int64_t n_chunks, const std::function<void(int64_t, int)>& fn) {
+  if (n_chunks <= 0) return;
+  if (n_threads_ == 1 || n_chunks == 1) {
+    for (int64_t c = 0; c < n_chunks; ++c) fn(c, 0);
     return;
   }
-  job_ = &fn;
-  pending_.store(n_threads_ - 1, std::memory_order_relaxed);
-  {
-    // The lock orders the generation bump against a worker that is about to sleep.
-    std::lock_guard<std::mutex> lock(mutex_);
-    generation_.fetch_add(1, std::memory_order_acq_rel);
+  if (n_chunks > kMaxChunks) {
+    for (int64_t first = 0; first < n_chunks; first += kMaxChunks) {
+      const int64_t count = std::min(kMaxChunks, n_chunks - first);
+      parallel_for(count, [&fn, first](int64_t c, int t) { fn(first + c, t); });
+    }
+    return;
   }
-  if (sleepers_.load(std::memory_order_acquire) > 0) wake_.notify_all();
-  fn(0, n_threads_);
-  // Spin, then yield: when the machine is oversubscribed a worker may be off-CPU, and spinning
-  // only keeps it from getting the core back.
-  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+  task_ = &fn;
+  done_.store(0, std::memory_order_relaxed);
+  const uint32_t generation = (generation_of(claim_.load(std::memory_order_relaxed)) + 1) & 0xffffffu;
+  claim_.store(make_claim(generation, n_chunks), std::memory_order_seq_cst);
+  // seq_cst store above / load here pair with the sleeper's increment and re-check under the
+  // lock: either we see the sleeper and notify, or it sees the new generation and never sleeps.
+  if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    { std::lock_guard<std::mutex> lock(mutex_); }
+    wake_.notify_all();
+  }
+  work_on(generation, 0);
+  // Spin, then yield: a worker still finishing a chunk may be off-CPU, and spinning only keeps it
+  // from getting the core back.
+  for (int spin = 0; done_.load(std::memory_order_acquire) != n_chunks; ++spin) {
     if (spin < kSpinIterations) {
       cpu_relax();
     } else {
       std::this_thread::yield();
     }
   }
-  job_ = nullptr;
+}
+
+void ThreadPool::run(const std::function<void(int, int)>& fn) {
+  const int n = n_threads_;
+  parallel_for(n, [&fn, n](int64_t part, int) { fn(static_cast<int>(part), n); });
 }
 
 void ThreadPool::worker_loop(int index) {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
-    uint64_t gen = generation_.load(std::memory_order_acquire);
+    uint32_t gen = generation_of(claim_.load(std::memory_order_acquire));
     for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
       cpu_relax();
-      gen = generation_.load(std::memory_order_acquire);
+      gen = generation_of(claim_.load(std::memory_order_acquire));
     }
     for (int y = 0; gen == seen && y < kYieldIterations; ++y) {
       std::this_thread::yield();
-      gen = generation_.load(std::memory_order_acquire);
+      gen = generation_of(claim_.load(std::memory_order_acquire));
     }
     if (gen == seen) {
       std::unique_lock<std::mutex> lock(mutex_);
-      sleepers_.fetch_add(1, std::memory_order_acq_rel);
-      wake_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
-      sleepers_.fetch_sub(1, std::memory_order_acq_rel);
-      gen = generation_.load(std::memory_order_acquire);
+      sleepers_.fetch_add(1, std::memory_order_seq_cst);
+      wake_.wait(lock, [&] { return generation_of(claim_.load(std::memory_order_seq_cst)) != seen; });
+      sleepers_.fetch_sub(1, std::memory_order_seq_cst);
+      gen = generation_of(claim_.load(std::memory_order_acquire));
     }
     seen = gen;
     if (stop_.load(std::memory_order_acquire)) return;
-    (*job_)(index, n_threads_);
-    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    work_on(gen, index);
   }
 }
 
-void ThreadPool::split(int64_t n, int64_t align, int index, int n_threads, int64_t& begin,
+void ThreadPool::split(int64_t n, int64_t align, int index, int n_parts, int64_t& begin,
                        int64_t& end) {
   if (align < 1) align = 1;
   const int64_t units = (n + align - 1) / align;
-  const int64_t per = units / n_threads, extra = units % n_threads;
+  const int64_t per = units / n_parts, extra = units % n_parts;
   const int64_t first = index * per + (index < extra ? index : extra);
   const int64_t count = per + (index < extra ? 1 : 0);
   begin = first * align;

@@ -64,11 +64,9 @@ void Session::forward_batch(const int32_t* tokens, int n, float* logits_out) {
 
     // Attention: one (token, head) pair per work item, each computed whole by one thread.
     const int n_items = n * c.n_head;
-    auto attend = [&](int ti, int nt) {
-      int64_t begin, end;
-      ThreadPool::split(n_items, 1, ti, nt, begin, end);
+    auto attend = [&](int64_t item, int ti) {
       float* att = &scores_[static_cast<size_t>(ti) * n_ctx_];  // [n_ctx] this thread's scores
-      for (int64_t item = begin; item < end; ++item) {
+      {
         const int t = static_cast<int>(item / c.n_head), h = static_cast<int>(item % c.n_head);
         const int pos = n_past_ + t;
         const int kvh = h / group;
@@ -86,9 +84,9 @@ void Session::forward_batch(const int32_t* tokens, int n, float* logits_out) {
     // Small attention work is done by the caller alone (see kMinParallelBytes in matmul.cpp).
     const int64_t attn_work = static_cast<int64_t>(n_items) * (n_past_ + n) * hd;
     if (attn_work < 16 * 1024) {
-      attend(0, 1);
+      for (int item = 0; item < n_items; ++item) attend(item, 0);
     } else {
-      pool.run(attend);
+      pool.parallel_for(n_items, attend);
     }
 
     const MatmulJob wo = {&L.wo, attn_out_.data(), xn_.data()};

@@ -13,6 +13,7 @@ namespace {
 // F16 matrix are 128 KiB, which stays in L2 while every token of the batch is dotted with them.
 constexpr int64_t kRowTile = 16;
 constexpr size_t kMinParallelBytes = 64 * 1024;
+constexpr int64_t kChunkBytes = 128 * 1024;
 
 struct PreparedJob {
   const Tensor* w;
@@ -69,34 +70,51 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
     p.x = dst;
   }
 
-  auto work = [&](int ti, int nt) {
-    for (int j = 0; j < n_jobs; ++j) {
-      const PreparedJob& p = prepared[j];
-      const int64_t rows = p.w->rows();
-      const size_t rb = p.w->row_bytes();
-      const uint8_t* wdata = static_cast<const uint8_t*>(p.w->data);
-      int64_t begin, end;
-      ThreadPool::split(rows, kRowTile, ti, nt, begin, end);
-      if (n_tokens == 1) {
-        if (end > begin) p.gemv(wdata + begin * rb, rb, end - begin, p.x, p.w->cols(), p.y + begin);
-        continue;
-      }
-      for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
-        const int64_t nr = std::min(kRowTile, end - r0);
-        for (int t = 0; t < n_tokens; ++t)
-          p.gemv(wdata + r0 * rb, rb, nr, p.x + t * p.x_stride, p.w->cols(),
-                 p.y + static_cast<size_t>(t) * rows + r0);
-      }
+  // Chunks: each job's rows cut into runs of rows_per_chunk[j] rows, numbered job after job.
+  int64_t first_chunk[9] = {0};
+  int64_t rows_per_chunk[8];
+  for (int j = 0; j < n_jobs; ++j) {
+    const int64_t rb = static_cast<int64_t>(prepared[j].w->row_bytes());
+    if (n_tokens == 1) {
+      // Decode streams each weight once: chunks of ~kChunkBytes keep the hardware prefetcher on
+      // long runs while leaving enough chunks to balance two threads.
+      rows_per_chunk[j] = std::max<int64_t>(kRowTile, (kChunkBytes / rb) / kRowTile * kRowTile);
+    } else {
+      rows_per_chunk[j] = kRowTile;
+    }
+    const int64_t rows = prepared[j].w->rows();
+    first_chunk[j + 1] = first_chunk[j] + (rows + rows_per_chunk[j] - 1) / rows_per_chunk[j];
+  }
+  auto work = [&](int64_t chunk, int) {
+    int j = 0;
+    while (chunk >= first_chunk[j + 1]) ++j;
+    const PreparedJob& p = prepared[j];
+    const int64_t rows = p.w->rows();
+    const size_t rb = p.w->row_bytes();
+    const uint8_t* wdata = static_cast<const uint8_t*>(p.w->data);
+    const int64_t begin = (chunk - first_chunk[j]) * rows_per_chunk[j];
+    const int64_t end = std::min(rows, begin + rows_per_chunk[j]);
+    if (n_tokens == 1) {
+      p.gemv(wdata + begin * rb, rb, end - begin, p.x, p.w->cols(), p.y + begin);
+      return;
+    }
+    for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
+      const int64_t nr = std::min(kRowTile, end - r0);
+      for (int t = 0; t < n_tokens; ++t)
+        p.gemv(wdata + r0 * rb, rb, nr, p.x + t * p.x_stride, p.w->cols(),
+               p.y + static_cast<size_t>(t) * rows + r0);
     }
   };
   // Waking the other threads costs a few microseconds; below this much weight data the caller
-  // finishes sooner alone. The split never changes results, so this does not affect output.
+  // finishes sooner alone. Chunks are computed the same way by any thread, so neither this nor
+  // the thread count changes results.
   size_t total_bytes = 0;
   for (int j = 0; j < n_jobs; ++j) total_bytes += jobs[j].w->nbytes * static_cast<size_t>(n_tokens);
+  const int64_t n_chunks = first_chunk[n_jobs];
   if (total_bytes < kMinParallelBytes) {
-    work(0, 1);
+    for (int64_t c = 0; c < n_chunks; ++c) work(c, 0);
   } else {
-    pool.run(work);
+    pool.parallel_for(n_chunks, work);
   }
 }
 
