@@ -502,3 +502,18 @@ TEST_CASE("README's test command is the one .ci/run runs") {
   CHECK(block.find("ctest --preset release") != std::string::npos);
   CHECK(ci.find(marker) != std::string::npos);  // .ci/run extracts the command from that block
 }
+
+TEST_CASE("--version and info --cpu report the CPU features and the kernel set in use") {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--version"}, std::vector<std::string>{"info", "--cpu"}}) {
+    RunSpec spec;
+    spec.args = args;
+    spec.extra_env = {"LOAM_ISA=scalar"};
+    const Result r = run(spec);
+    CHECK_EQ(r.code, 0);
+    CHECK(r.out.find("cpu features: ") != std::string::npos);
+    CHECK(r.out.find("kernels: scalar (forced by LOAM_ISA)") != std::string::npos);
+    spec.extra_env = {"LOAM_ISA=bogus"};
+    check_one_line_error(run(spec), 1, "LOAM_ISA");
+  }
+}

@@ -20,6 +20,8 @@ constexpr int kExitUsage = 2;    // the command line is wrong
 // The subcommands (one file each). argv[0] is "loam", argv[1] the subcommand.
 int cmd_run(int argc, char** argv);
 int cmd_info(int argc, char** argv);
+// Prints CPU features, the kernel sets built and the one chosen (--version, info --cpu).
+int print_cpu_report();
 int cmd_tokenize(int argc, char** argv);
 int cmd_logits(int argc, char** argv);
 

@@ -135,15 +135,19 @@ void print_tensors(const Model& m) {
 int cmd_info(int argc, char** argv) {
   std::string model_path, tokenizer_path;
   std::vector<std::string> positionals;
-  ArgParser parser("info", "loam info MODEL [--tokenizer FILE]",
+  bool cpu_only = false;
+  ArgParser parser("info", "loam info MODEL [--tokenizer FILE] | loam info --cpu",
                    "Prints a model's architecture, hyperparameters, vocabulary summary, metadata,\n"
                    "and its tensors (name, shape, type, bytes) with the totals.");
   parser.positionals("MODEL", "GGUF file or llama2.c checkpoint (or -m MODEL)", &positionals, 1);
   parser.text("-m", "--model", "FILE", "the model (instead of the MODEL argument)", &model_path);
   parser.text("", "--tokenizer", "FILE", "tokenizer.bin for a llama2.c checkpoint",
               &tokenizer_path);
+  parser.flag("", "--cpu", "print the CPU features and the kernel set in use, then exit",
+              &cpu_only);
   parser.epilog("example:\n  loam info models/stories15M.bin --tokenizer models/tokenizer.bin");
   if (int rc = finish_parse(parser, parser.parse(argc, argv, 2)); rc >= 0) return rc;
+  if (cpu_only) return print_cpu_report();
 
   if (!positionals.empty() && !model_path.empty()) {
     return usage_error("info", "give the model once: MODEL or -m MODEL");

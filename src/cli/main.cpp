@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   }
   if (first == "--version" || first == "-v") {
     std::printf("loam %s\n", LOAM_VERSION);
-    return kExitOk;
+    return print_cpu_report();
   }
   if (first == "help") {
     // `loam help run` is `loam run --help`.
