@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/cli.h"
+#include "kernels/kernels.h"
 
 namespace {
 
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
     return kExitOk;
   }
   if (first == "--version" || first == "-v") {
+    // A bad LOAM_ISA is reported alone, before anything reaches stdout.
+    if (loam::Status st = loam::select_kernels(); !st) return runtime_error(st.message());
     std::printf("loam %s\n", LOAM_VERSION);
     return print_cpu_report();
   }
