@@ -41,7 +41,9 @@ inline void nibble_pair(const uint8_t* qs_k, const uint8_t* qs_k4, __m256i* lo, 
 // The fifth bits of a Q5 block of row k and of row k + 4 (qh words h_k, h_k4: bit i = element i)
 // as 0x10 bytes, laid out like nibble_pair's *lo and *hi, and or-ed into them.
 inline void add_fifth_bits(uint32_t h_k, uint32_t h_k4, __m256i* lo, __m256i* hi) {
-  const __m256i h = _mm256_set1_epi64x(static_cast<long long>(h_k | (static_cast<uint64_t>(h_k4) << 32)));
+  // [h_k h_k4] in every 64-bit lane, assembled in vector registers (no general-register shifts).
+  const __m256i h = _mm256_broadcastq_epi64(
+      _mm_insert_epi32(_mm_cvtsi32_si128(static_cast<int>(h_k)), static_cast<int>(h_k4), 1));
   // Byte i of the result takes byte i / 8 of its row's word (row k4's word is bytes 4..7).
   const __m256i spread_lo = _mm256_shuffle_epi8(
       h, _mm256_setr_epi64x(0, 0x0101010101010101, 0x0404040404040404, 0x0505050505050505));
@@ -86,6 +88,7 @@ inline __m256i reduce_pairs_5bit(const __m256i p[4]) {
 // at byte offset `off` (a = the activation codes, a_lo / a_hi their halves in both lanes).
 struct Q8_0Kernel {
   static constexpr int kBlockBytes = sizeof(BlockQ8_0);
+  static constexpr bool kGprScales = true;  // see gather_fp16_gpr
   static constexpr bool kHasMin = false;
   static constexpr int kCentre = 0;
   static __m256i block_sums(const uint8_t* const rows[kRowLanes], size_t off, __m256i a, __m256i, __m256i) {
@@ -101,6 +104,7 @@ struct Q8_0Kernel {
 
 template <class Block, bool kFive>
 struct SmallCodes {
+  static constexpr bool kGprScales = false;
   static __m256i block_sums(const uint8_t* const rows[kRowLanes], size_t off, __m256i, __m256i a_lo,
                             __m256i a_hi) {
     __m256i p[4];  // [row pair k, k + 4] int16 partial sums
@@ -184,7 +188,9 @@ void gemv_q8_0_act(const uint8_t* w, size_t row_bytes, int64_t n_rows, const voi
     }
     for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
       const uint8_t* rows[kRowLanes];
-      group_rows(w + static_cast<size_t>(c0) * K::kBlockBytes, row_bytes, r0, n_rows, rows);
+      const uint8_t* wc = w + static_cast<size_t>(c0) * K::kBlockBytes;  // this chunk's columns
+      group_rows(wc, row_bytes, r0, n_rows, rows);
+      const uint8_t* next_group = wc + static_cast<size_t>(r0 + kRowLanes) * row_bytes;
       // lane r: row r's running sum
       __m256 acc = c0 == 0 ? _mm256_setzero_ps() : load_group(y, r0, n_rows);
       for (int64_t b = 0; b < nb; ++b) {
@@ -192,6 +198,7 @@ void gemv_q8_0_act(const uint8_t* w, size_t row_bytes, int64_t n_rows, const voi
         const __m256i a_lo = _mm256_broadcastsi128_si256(load_128(xc[b].qs));
         const __m256i a_hi = _mm256_broadcastsi128_si256(load_128(xc[b].qs + kQK / 2));
         const size_t off = static_cast<size_t>(b) * K::kBlockBytes;
+        prefetch_next_group(next_group, off, K::kBlockBytes);
         __m256i sums = K::block_sums(rows, off, a, a_lo, a_hi);  // lane r: row r's block dot
         const __m256 dxb = _mm256_set1_ps(dx[b]);
         if (K::kHasMin) {
@@ -202,7 +209,7 @@ void gemv_q8_0_act(const uint8_t* w, size_t row_bytes, int64_t n_rows, const voi
           acc = _mm256_add_ps(acc, t);
         } else {
           if (K::kCentre != 0) sums = _mm256_sub_epi32(sums, _mm256_set1_epi32(a_sum[b]));
-          const __m256 d = gather_fp16(rows, off);
+          const __m256 d = K::kGprScales ? gather_fp16_gpr(rows, off) : gather_fp16(rows, off);
           acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(d, dxb), acc);
         }
       }
