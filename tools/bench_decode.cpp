@@ -17,10 +17,8 @@
 #include <thread>
 #include <vector>
 
-#if defined(__AVX512F__) || defined(__AVX2__)
-#include <immintrin.h>
-#endif
-
+#include "core/memory_bandwidth.h"
+#include "core/thread_pool.h"
 #include "kernels/kernels.h"
 #include "loam/model.h"
 #include "loam/session.h"
@@ -33,73 +31,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// Sums [begin, end) of the buffer with the widest loads this build has, 4 independent
-// accumulators so the adds never limit the load rate. Returns a value the caller keeps so the
-// compiler cannot drop the loop.
-uint64_t sum_range(const uint8_t* begin, const uint8_t* end) {
-#if defined(__AVX512F__)
-  __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0;
-  for (const uint8_t* p = begin; p + 256 <= end; p += 256) {
-    a0 = _mm512_add_epi64(a0, _mm512_load_si512(reinterpret_cast<const void*>(p)));
-    a1 = _mm512_add_epi64(a1, _mm512_load_si512(reinterpret_cast<const void*>(p + 64)));
-    a2 = _mm512_add_epi64(a2, _mm512_load_si512(reinterpret_cast<const void*>(p + 128)));
-    a3 = _mm512_add_epi64(a3, _mm512_load_si512(reinterpret_cast<const void*>(p + 192)));
-  }
-  return static_cast<uint64_t>(_mm512_reduce_add_epi64(
-      _mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3))));
-#elif defined(__AVX2__)
-  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-  for (const uint8_t* p = begin; p + 128 <= end; p += 128) {
-    a0 = _mm256_add_epi64(a0, _mm256_load_si256(reinterpret_cast<const __m256i*>(p)));
-    a1 = _mm256_add_epi64(a1, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 32)));
-    a2 = _mm256_add_epi64(a2, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 64)));
-    a3 = _mm256_add_epi64(a3, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + 96)));
-  }
-  const __m256i s = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
-  uint64_t lanes[4];
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(lanes), s);
-  return lanes[0] + lanes[1] + lanes[2] + lanes[3];
-#else
-  uint64_t s[4] = {0, 0, 0, 0};
-  for (const uint8_t* p = begin; p + 32 <= end; p += 32)
-    for (int k = 0; k < 4; ++k) {
-      uint64_t v;
-      std::memcpy(&v, p + 8 * k, 8);
-      s[k] += v;
-    }
-  return s[0] + s[1] + s[2] + s[3];
-#endif
-}
-
-// Best read bandwidth (GB/s) over `passes` passes, each of `n_threads` std::threads summing a
-// disjoint part of `buf`. Threads are started before the clock and released together, so thread
-// creation is not timed.
-double read_bandwidth(const uint8_t* buf, size_t bytes, int n_threads, int passes) {
-  double best = 0;
-  std::atomic<uint64_t> sink{0};
-  for (int pass = 0; pass < passes; ++pass) {
-    std::atomic<int> ready{0};
-    std::atomic<bool> go{false};
-    std::vector<std::thread> threads;
-    const size_t part = bytes / n_threads / 4096 * 4096;  // page-aligned parts
-    for (int t = 0; t < n_threads; ++t) {
-      threads.emplace_back([&, t] {
-        ready.fetch_add(1);
-        while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
-        sink.fetch_add(sum_range(buf + t * part, buf + (t + 1) * part));
-      });
-    }
-    while (ready.load() < n_threads) std::this_thread::yield();
-    const auto t0 = Clock::now();
-    go.store(true, std::memory_order_release);
-    for (std::thread& th : threads) th.join();
-    const double dt = seconds_since(t0);
-    best = std::max(best, static_cast<double>(part) * n_threads / dt / 1e9);
-  }
-  if (sink.load() == 42) std::fprintf(stderr, " ");  // keeps the sums observable
-  return best;
 }
 
 // Bytes of weights one decode step reads: every matmul weight, the output matrix (the token
@@ -172,14 +103,10 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n_prompt; ++i) prompt[i] = (i == 0) ? model->vocab.bos_id : (97 * i + 13) % c.n_vocab;
   if (prompt[0] < 0 || prompt[0] >= c.n_vocab) prompt[0] = 1 % c.n_vocab;
 
-  // The bandwidth buffer, written once so its pages exist before it is timed.
+  // Bandwidth is probed with the same number of threads as decode, before every repetition.
   const size_t bw_bytes = bw_mib << 20;
-  uint8_t* buf = static_cast<uint8_t*>(std::aligned_alloc(4096, bw_bytes));
-  if (!buf) {
-    std::fprintf(stderr, "bench_decode: cannot allocate %zu MiB\n", bw_mib);
-    return 1;
-  }
-  std::memset(buf, 1, bw_bytes);
+  ThreadPool bw_pool(n_threads);
+  auto read_bandwidth = [&] { return measure_read_bandwidth(bw_pool, bw_bytes, 3).read_gbs; };
 
   // Warm-up: faults in the weight mapping (page cache) and the session's buffers.
   auto run_rep = [&](int n_tokens, double& prompt_s, double& decode_s) -> bool {
@@ -204,7 +131,7 @@ int main(int argc, char** argv) {
 
   std::vector<double> tps, pps, bws;
   for (int r = 0; r < reps; ++r) {
-    bws.push_back(read_bandwidth(buf, bw_bytes, n_threads, 3));
+    bws.push_back(read_bandwidth());
     if (!run_rep(n_gen, prompt_s, decode_s)) {
       std::fprintf(stderr, "bench_decode: eval failed\n");
       return 1;
@@ -212,8 +139,7 @@ int main(int argc, char** argv) {
     tps.push_back(n_gen / decode_s);
     pps.push_back(n_prompt / prompt_s);
   }
-  bws.push_back(read_bandwidth(buf, bw_bytes, n_threads, 3));
-  std::free(buf);
+  bws.push_back(read_bandwidth());
 
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -234,7 +160,7 @@ int main(int argc, char** argv) {
   std::printf("| load time | %.2f s |\n", load_s);
   std::printf("| weights read per token | %.1f MB (%.3f GiB) |\n", wbytes / 1e6,
               wbytes / 1073741824.0);
-  std::printf("| read bandwidth (%zu MiB, best of %zu x 3 passes) | %.1f GB/s (worst set %.1f) |\n",
+  std::printf("| read bandwidth (%zu MiB, best of %zu x 3 passes x 2 patterns) | %.1f GB/s (worst set %.1f) |\n",
               bw_mib, bws.size(), bw, bw_min);
   std::printf("| prompt (%d tokens, median of %d) | %.2f tok/s |\n", n_prompt, reps, median(pps));
   std::printf("| decode (%d tokens, median of %d) | %.2f tok/s (min %.2f, max %.2f) |\n", n_gen,
