@@ -277,7 +277,10 @@ void quantize_row_q8_K(const float* x, BlockQ8_K* y, int64_t n) {
     if (amax == 0.0f) continue;
     const float inv = 127.0f / amax;
     for (int i = 0; i < kQKK; ++i) {
-      y[b].qs[i] = static_cast<int8_t>(std::min(127, round_nearest(inv * x[i])));
+      // nearbyint, not round_nearest: the magic-number add would let the compiler fuse the
+      // product into an FMA, and the unrounded product breaks near-ties differently from the
+      // reference (which rounds inv * x to float first, then to the nearest even integer).
+      y[b].qs[i] = static_cast<int8_t>(std::min(127, static_cast<int>(std::nearbyint(inv * x[i]))));
     }
     for (int g = 0; g < kQKK / 16; ++g) {
       int sum = 0;

@@ -133,6 +133,7 @@ void gemv_k45(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
     group_rows(w, row_bytes, r0, n_rows, rows);
     const uint8_t* next_group = w + static_cast<size_t>(r0 + kRowLanes) * row_bytes;
     __m256 acc = _mm256_setzero_ps();  // lane r: row r's running sum
+    __m256 acc_min = _mm256_setzero_ps();  // lane r: row r's running mins term
     for (int64_t b = 0; b < n_blocks; ++b) {
       const size_t off = static_cast<size_t>(b) * kBlockBytes;
       prefetch_next_group(next_group, off, kBlockBytes);
@@ -145,11 +146,10 @@ void gemv_k45(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
       __m256 d, dmin;
       gather_fp16_pair(rows, off, &d, &dmin);  // d and dmin lead both block layouts
       const __m256 dx = _mm256_set1_ps(xb[b].d);
-      __m256 t = _mm256_mul_ps(_mm256_cvtepi32_ps(transpose_sum8(scaled)), _mm256_mul_ps(d, dx));
-      t = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(transpose_sum8(mins)), _mm256_mul_ps(dmin, dx), t);
-      acc = _mm256_add_ps(acc, t);
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(transpose_sum8(scaled)), _mm256_mul_ps(d, dx), acc);
+      acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(transpose_sum8(mins)), _mm256_mul_ps(dmin, dx), acc_min);
     }
-    store_group(acc, r0, n_rows, y);
+    store_group(_mm256_sub_ps(acc, acc_min), r0, n_rows, y);
   }
 }
 
