@@ -47,7 +47,8 @@ struct RunSpec {
 };
 
 // fork + exec with stdin from a file and stdout/stderr into files: no pipes, so no deadlock
-// however much the child writes. LOAM_MODEL is removed unless the spec sets it.
+// however much the child writes. LOAM_MODEL is removed unless the spec sets it, and a variable
+// the spec sets replaces the inherited one (CI may run the suite with LOAM_ISA set).
 Result run(const RunSpec& spec) {
   static int counter = 0;
   const std::string base = loam_test::temp_dir() + "/run" + std::to_string(counter++);
@@ -55,8 +56,16 @@ Result run(const RunSpec& spec) {
   write_file(in_path, spec.stdin_text);
 
   std::vector<std::string> env;
+  auto overridden = [&spec](const char* e) {
+    if (std::strncmp(e, "LOAM_MODEL=", 11) == 0) return true;
+    for (const std::string& x : spec.extra_env) {
+      const size_t eq = x.find('=');
+      if (std::strncmp(e, x.c_str(), eq + 1) == 0) return true;
+    }
+    return false;
+  };
   for (char** e = environ; *e != nullptr; ++e) {
-    if (std::strncmp(*e, "LOAM_MODEL=", 11) != 0) env.emplace_back(*e);
+    if (!overridden(*e)) env.emplace_back(*e);
   }
   for (const std::string& e : spec.extra_env) env.push_back(e);
   std::vector<char*> envp, argv;

@@ -18,7 +18,7 @@ typedef float v8f __attribute__((vector_size(32), aligned(4)));
 // Sums `n_streams` equal parts of [p, p + n) in lockstep. Several streams at once keep more
 // cache misses in flight than one: a matrix-vector kernel reading four rows together was
 // measured reading faster than a single-stream probe, so the probe must try both.
-v8f sum_streams(const float* p, int64_t n, int n_streams) {
+void sum_streams(const float* p, int64_t n, int n_streams, float out[8]) {
   const int64_t part = n / n_streams / 32 * 32;
   v8f s0 = {}, s1 = {}, s2 = {}, s3 = {};
   for (int64_t i = 0; i < part; i += 32) {
@@ -30,7 +30,8 @@ v8f sum_streams(const float* p, int64_t n, int n_streams) {
       s3 += v[3];
     }
   }
-  return (s0 + s1) + (s2 + s3);
+  const v8f s = (s0 + s1) + (s2 + s3);
+  for (int k = 0; k < 8; ++k) out[k] = s[k];
 }
 
 }  // namespace
@@ -53,8 +54,7 @@ BandwidthResult measure_read_bandwidth(ThreadPool& pool, size_t bytes, int passe
       pool.run([&](int part, int parts) {
         int64_t b, e;
         ThreadPool::split(static_cast<int64_t>(n_floats), 1024, part, parts, b, e);
-        const v8f s = sum_streams(&buf[b], e - b, streams);
-        for (int k = 0; k < 8; ++k) sink[static_cast<size_t>(part) * 8 + k] = s[k];
+        sum_streams(&buf[b], e - b, streams, &sink[static_cast<size_t>(part) * 8]);
       });
       const double dt =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
