@@ -22,6 +22,7 @@ constexpr Command kCommands[] = {
     {"info", "show a model's architecture, hyperparameters, vocab and tensors", loam::cli::cmd_info},
     {"tokenize", "show the tokens a text becomes", loam::cli::cmd_tokenize},
     {"logits", "write the logits of given token ids to a float32 file", loam::cli::cmd_logits},
+    {"quantize", "write a quantized GGUF copy of a model (Q4_K_M, Q8_0, ...)", loam::cli::cmd_quantize},
 };
 
 void print_help(FILE* out) {

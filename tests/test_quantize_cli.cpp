@@ -1,0 +1,157 @@
+// `loam quantize` run as a user would (the binary at LOAM_BINARY): exit codes, one-line errors,
+// progress on stderr without escape codes when stderr is a file, nothing on stdout, and an output
+// that the other commands read.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "harness/test.h"
+#include "loam/gguf.h"
+
+extern char** environ;
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream os;
+  os << f.rdbuf();
+  return os.str();
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+// fork + exec with stdout and stderr redirected to files (no pipes: no deadlock however much the
+// child writes) and stdin from /dev/null.
+Result run(std::vector<std::string> args) {
+  static int counter = 0;
+  const std::string base = loam_test::temp_dir() + "/qcli" + std::to_string(counter++);
+  const std::string out_path = base + ".out", err_path = base + ".err";
+  std::string binary = LOAM_BINARY;
+  std::vector<char*> argv{&binary[0]};
+  for (std::string& a : args) argv.push_back(&a[0]);
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int in = open("/dev/null", O_RDONLY);
+    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (in < 0 || out < 0 || err < 0) _exit(126);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    execve(argv[0], argv.data(), environ);
+    _exit(127);
+  }
+  Result r;
+  int status = 0;
+  if (pid > 0 && waitpid(pid, &status, 0) == pid) {
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  r.out = slurp(out_path);
+  r.err = slurp(err_path);
+  return r;
+}
+
+size_t count_lines(const std::string& s) {
+  size_t n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+// A failed run: the code, nothing on stdout, one "loam: error: " line mentioning `what`.
+void check_error(const Result& r, int code, const std::string& what) {
+  CHECK_EQ(r.code, code);
+  CHECK_EQ(r.out, std::string());
+  CHECK_EQ(count_lines(r.err), size_t(1));
+  CHECK(r.err.rfind("loam: error: ", 0) == 0);
+  if (r.err.find(what) == std::string::npos) {
+    loam_test::record_failure(__FILE__, __LINE__, "stderr lacks '" + what + "': " + r.err);
+  }
+}
+
+TEST_CASE("shared: cli: loam quantize writes a file the other commands read; progress on stderr") {
+  const std::string in = loam_test::shared_file("models/synth/synth-tiny-f32.gguf");
+  const std::string out = loam_test::temp_dir() + "/cli-q4km.gguf";
+  const Result r = run({"quantize", in, out, "q4_k_m", "-t", "2"});
+  CHECK_EQ(r.code, 0);
+  CHECK_EQ(r.out, std::string());
+  // One line per tensor (39) and a summary; no escape codes or carriage returns in a file.
+  CHECK_EQ(count_lines(r.err), size_t(40));
+  CHECK(r.err.find('\x1b') == std::string::npos);
+  CHECK(r.err.find('\r') == std::string::npos);
+  CHECK(r.err.find("[ 1/39] output.weight") != std::string::npos);
+  CHECK(r.err.find("F32 -> Q6_K") != std::string::npos);
+  CHECK(r.err.find("Q4_K_M") != std::string::npos);
+  CHECK(!exists(out + ".tmp"));
+  // Same bytes as llama-quantize's file (see test_quantize_model), so same tensors and types.
+  loam::GgufFile ours, ref;
+  REQUIRE(loam::GgufFile::open(out, ours));
+  REQUIRE(loam::GgufFile::open(loam_test::shared_file("models/synth/synth-tiny-Q4_K_M.gguf"), ref));
+  for (const loam::GgufTensorInfo& t : ref.tensors()) {
+    const loam::GgufTensorInfo* o = ours.find_tensor(t.name);
+    REQUIRE(o != nullptr);
+    CHECK(o->type == t.type && o->nbytes == t.nbytes && std::memcmp(o->data, t.data, t.nbytes) == 0);
+  }
+  const Result info = run({"info", out});
+  CHECK_EQ(info.code, 0);
+  CHECK(info.out.find("general.file_type = 15") != std::string::npos);
+  const Result logits = run({"logits", "-m", out, "--tokens", "1,2,3", "-o", out + ".f32"});
+  CHECK_EQ(logits.code, 0);
+  CHECK_EQ(slurp(out + ".f32").size(), size_t(3 * 512 * 4));
+}
+
+TEST_CASE("shared: cli: llama2.c checkpoint with --tokenizer, and without") {
+  const std::string bin = loam_test::shared_file("models/aidreams260K.bin");
+  const std::string tok = loam_test::shared_file("models/tok512.bin");
+  const std::string out = loam_test::temp_dir() + "/cli-aidreams.gguf";
+  const Result r = run({"quantize", bin, out, "Q4_K_M", "--tokenizer", tok});
+  CHECK_EQ(r.code, 0);
+  CHECK(r.err.find("(fallback)") != std::string::npos);
+  const Result t = run({"tokenize", "-m", out, "Once upon a time", "--ids"});
+  CHECK_EQ(t.code, 0);
+  CHECK(!t.out.empty());
+  check_error(run({"quantize", bin, out + "2", "Q4_K_M"}), 1, "--tokenizer");
+  CHECK(!exists(out + "2"));
+}
+
+TEST_CASE("shared: cli: bad TYPE, arguments, same file, quantized input") {
+  const std::string in = loam_test::shared_file("models/synth/synth-tiny-f32.gguf");
+  const std::string out = loam_test::temp_dir() + "/cli-bad.gguf";
+  check_error(run({"quantize", in, out, "Q3_K_M"}), 2, "unknown TYPE 'Q3_K_M'");
+  check_error(run({"quantize", in, out}), 2, "expected IN OUT TYPE");
+  check_error(run({"quantize", in, out, "Q8_0", "extra"}), 2, "");
+  check_error(run({"quantize", in, out, "Q8_0", "-t", "0"}), 2, "-t");
+  check_error(run({"quantize", in, in, "Q8_0"}), 1, "overwrite the input");
+  check_error(run({"quantize", loam_test::shared_file("models/synth/synth-tiny-Q8_0.gguf"), out,
+                   "Q4_K_M"}),
+              1, "already quantized");
+  check_error(run({"quantize", out + ".missing", out, "Q8_0"}), 1, out + ".missing");
+  CHECK(!exists(out));
+  const Result help = run({"quantize", "--help"});
+  CHECK_EQ(help.code, 0);
+  CHECK(help.out.find("Q4_K_M") != std::string::npos);
+  CHECK(help.out.find("--tokenizer") != std::string::npos);
+  const Result top = run({"--help"});
+  CHECK(top.out.find("quantize") != std::string::npos);
+}
+
+}  // namespace
