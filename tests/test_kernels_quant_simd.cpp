@@ -7,7 +7,10 @@
 //    below 2^24, both kernels must return the exact dot product: this pins the integer parts
 //    exactly (an off-by-one code would change the result by at least one unit);
 //  - with arbitrary scales, results agree within 1e-5 of the sum of the magnitudes of the terms the
-//    kernels add (relative to the result itself would be meaningless under cancellation).
+//    kernels add (relative to the result itself would be meaningless under cancellation), and
+//    bit for bit for the types whose kernels repeat the scalar kernel's float operations
+//    (same_float_order: the goldens' reference order, where one ulp can flip an activation code).
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdio>
@@ -190,6 +193,12 @@ double exact_weight_bound(DType t) {
   }
 }
 
+// Types whose SIMD kernels follow the scalar kernel's float operations one for one (the order of
+// the reference the quantized goldens come from): their results must be bit-identical.
+bool same_float_order(DType t) {
+  return t == DType::Q8_0 || t == DType::Q5_K || t == DType::Q4_K || t == DType::Q6_K;
+}
+
 const char* fill_name(Fill f) {
   switch (f) {
     case Fill::Quantized: return "quantized";
@@ -225,6 +234,8 @@ void compare(const KernelTable& scalar, const KernelTable& simd, DType t, int64_
     if (fill == Fill::Exact) {
       REQUIRE(terms < 16777216.0);  // every partial sum is an exactly representable integer
       ok = ys[r] == exact && yv[r] == exact;
+    } else if (same_float_order(t)) {
+      ok = std::memcmp(&yv[r], &ys[r], sizeof(float)) == 0;
     } else {
       ok = std::fabs(static_cast<double>(yv[r]) - ys[r]) <= 1e-5 * terms;
     }
@@ -330,6 +341,65 @@ TEST_CASE("SIMD quant gemv gives the same bits for a row alone or in a group") {
           gemv(&w[r * rb], rb, 3, act.data(), cols, three);
           CHECK(std::memcmp(&three[0], &all[r], sizeof one) == 0);
         }
+      }
+    }
+  }
+}
+
+namespace {
+
+// Activations that stress the rounding: with amax = A, x = A * (k + 0.5) / 127 makes x * 127 / A
+// an exact or near tie (x = A / 2 gives 63.5 exactly: even rounds down, 64.5 rounds up), next to
+// random values, zeros, all-zero blocks, negative amax and tiny magnitudes.
+std::vector<float> tricky_activations(int64_t n, int block, std::mt19937& rng) {
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> x(n);
+  for (int64_t b = 0; b < n / block; ++b) {
+    float* blk = x.data() + b * block;
+    const int kind = static_cast<int>(b % 5);
+    const float a = std::ldexp(1.0f + (rng() % 1000) / 1000.0f, static_cast<int>(rng() % 40) - 20);
+    for (int i = 0; i < block; ++i) {
+      switch (kind) {
+        case 0: blk[i] = normal(rng); break;
+        case 1: blk[i] = 0.0f; break;  // amax = 0: scale 0, codes 0
+        case 2: blk[i] = (rng() % 2 ? a : -a) * (static_cast<int>(rng() % 127) + 0.5f) / 127.0f; break;
+        case 3: blk[i] = (rng() % 2 ? 0.5f : -0.5f) * a; break;
+        default: blk[i] = rng() % 4 == 0 ? 0.0f : a * normal(rng) * 1e-3f; break;
+      }
+    }
+    blk[rng() % block] = kind == 1 ? 0.0f : (rng() % 2 ? a : -a);  // the block's amax, either sign
+  }
+  return x;
+}
+
+}  // namespace
+
+TEST_CASE("SIMD activation quantizers write the scalar quantizers' blocks byte for byte") {
+  const auto isas = simd_isas();
+  if (isas.empty()) SKIP("this CPU runs no SIMD kernel set of this build");
+  std::mt19937 rng(16);
+  const KernelTable& scalar = *kernel_table_for(Isa::Scalar);
+  for (Isa isa : isas) {
+    const KernelTable& simd = *kernel_table_for(isa);
+    for (DType act : {DType::Q8_0, DType::Q8_K}) {
+      const uint32_t ai = static_cast<uint32_t>(act);
+      REQUIRE(simd.quantize_act[ai] != nullptr);
+      const int block = dtype_info(act).block_size;
+      for (int64_t blocks : {1, 2, 7, 40}) {
+        const int64_t n = blocks * block;
+        const std::vector<float> x = tricky_activations(n, block, rng);
+        std::vector<uint8_t> ys(act_row_bytes(act, n) + 8, 0xA5), yv(ys.size(), 0x5A);
+        std::fill(yv.end() - 8, yv.end(), 0xA5);  // same guard bytes: nothing written past the row
+        scalar.quantize_act[ai](x.data(), ys.data(), n);
+        simd.quantize_act[ai](x.data(), yv.data(), n);
+        const bool same = ys == yv;
+        if (!same) {
+          size_t i = 0;
+          while (ys[i] == yv[i]) ++i;
+          std::fprintf(stderr, "  %s %s blocks=%lld: first differing byte %zu (scalar %d, simd %d)\n",
+                       simd.isa, dtype_name(act), static_cast<long long>(blocks), i, ys[i], yv[i]);
+        }
+        CHECK(same);
       }
     }
   }

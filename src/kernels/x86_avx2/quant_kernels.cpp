@@ -83,29 +83,13 @@ inline __m256i reduce_pairs_5bit(const __m256i p[4]) {
   return transpose_sum_pairs(u);
 }
 
-// Each 32-element type: block size in bytes, whether the block carries an offset m (Q4_1, Q5_1),
-// the centring offset of its codes, and block_sums(): lane r = sum(code * a) for row r's block
-// at byte offset `off` (a = the activation codes, a_lo / a_hi their halves in both lanes).
-struct Q8_0Kernel {
-  static constexpr int kBlockBytes = sizeof(BlockQ8_0);
-  static constexpr bool kGprScales = true;  // see gather_fp16_gpr
-  static constexpr bool kHasMin = false;
-  static constexpr int kCentre = 0;
-  static __m256i block_sums(const uint8_t* const rows[kRowLanes], size_t off, __m256i a, __m256i, __m256i) {
-    __m256i v[kRowLanes];  // [row] int32 partial sums
-    for (int r = 0; r < kRowLanes; ++r) {
-      const __m256i w = load_256(rows[r] + off + offsetof(BlockQ8_0, qs));
-      // |w| * (a with w's sign): the signed x signed product through the unsigned x signed maddubs.
-      v[r] = dot_u8_i8(_mm256_abs_epi8(w), _mm256_sign_epi8(a, w));
-    }
-    return transpose_sum8(v);
-  }
-};
-
+// Each 32-element type but Q8_0 (gemv_q8_0 below): block size in bytes, whether the block carries
+// an offset m (Q4_1, Q5_1), the centring offset of its codes, and block_sums(): lane r =
+// sum(code * a) for row r's block at byte offset `off` (a_lo / a_hi: the activation codes' halves
+// in both lanes).
 template <class Block, bool kFive>
 struct SmallCodes {
-  static constexpr bool kGprScales = false;
-  static __m256i block_sums(const uint8_t* const rows[kRowLanes], size_t off, __m256i, __m256i a_lo,
+  static __m256i block_sums(const uint8_t* const rows[kRowLanes], size_t off, __m256i a_lo,
                             __m256i a_hi) {
     __m256i p[4];  // [row pair k, k + 4] int16 partial sums
     for (int k = 0; k < 4; ++k) {
@@ -194,12 +178,11 @@ void gemv_q8_0_act(const uint8_t* w, size_t row_bytes, int64_t n_rows, const voi
       // lane r: row r's running sum
       __m256 acc = c0 == 0 ? _mm256_setzero_ps() : load_group(y, r0, n_rows);
       for (int64_t b = 0; b < nb; ++b) {
-        const __m256i a = load_256(xc[b].qs);
         const __m256i a_lo = _mm256_broadcastsi128_si256(load_128(xc[b].qs));
         const __m256i a_hi = _mm256_broadcastsi128_si256(load_128(xc[b].qs + kQK / 2));
         const size_t off = static_cast<size_t>(b) * K::kBlockBytes;
         prefetch_next_group(next_group, off, K::kBlockBytes);
-        __m256i sums = K::block_sums(rows, off, a, a_lo, a_hi);  // lane r: row r's block dot
+        __m256i sums = K::block_sums(rows, off, a_lo, a_hi);  // lane r: row r's block dot
         const __m256 dxb = _mm256_set1_ps(dx[b]);
         if (K::kHasMin) {
           __m256 d, m;
@@ -209,12 +192,49 @@ void gemv_q8_0_act(const uint8_t* w, size_t row_bytes, int64_t n_rows, const voi
           acc = _mm256_add_ps(acc, t);
         } else {
           if (K::kCentre != 0) sums = _mm256_sub_epi32(sums, _mm256_set1_epi32(a_sum[b]));
-          const __m256 d = K::kGprScales ? gather_fp16_gpr(rows, off) : gather_fp16(rows, off);
+          const __m256 d = gather_fp16(rows, off);
           acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(d, dxb), acc);
         }
       }
       store_group(acc, r0, n_rows, y);
     }
+  }
+}
+
+// Q8_0 follows the scalar kernel's float order (dot_q8_0_q8_0, the reference's): per row, eight
+// float lanes, lane l taking the int32 sum of products 4l..4l+3 of each block (which is what
+// madd(maddubs) leaves in int32 lane l) with one fused multiply-add by d_w * d_x; the lanes are
+// summed in hsum_order (quant_common.h) at the end. So each row keeps its own 8-lane accumulator: the 8 rows of a
+// group share the activation load, the scale gather and the prefetch, not the float work.
+// Rows never mix, so a row's result does not depend on its group.
+void gemv_q8_0(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int64_t n_cols,
+               float* y) {
+  const BlockQ8_0* xb = static_cast<const BlockQ8_0*>(x);
+  const int64_t n_blocks = n_cols / kQK;
+  for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
+    const uint8_t* rows[kRowLanes];
+    group_rows(w, row_bytes, r0, n_rows, rows);
+    const uint8_t* next_group = w + static_cast<size_t>(r0 + kRowLanes) * row_bytes;
+    __m256 acc[kRowLanes];  // [row] the 8 float lanes of the scalar kernel
+    for (int r = 0; r < kRowLanes; ++r) acc[r] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const size_t off = static_cast<size_t>(b) * sizeof(BlockQ8_0);
+      prefetch_next_group(next_group, off, sizeof(BlockQ8_0));
+      const __m256i a = load_256(xb[b].qs);
+      // lane r: d_w(row r) * d_x, rounded like the scalar kernel's product
+      const __m256 scale = _mm256_mul_ps(gather_fp16_gpr(rows, off), _mm256_set1_ps(_cvtsh_ss(xb[b].d)));
+      const __m256 scale_lo = _mm256_permute2f128_ps(scale, scale, 0x00);  // [s0..s3 | s0..s3]
+      const __m256 scale_hi = _mm256_permute2f128_ps(scale, scale, 0x11);  // [s4..s7 | s4..s7]
+      for_each_row([&](auto r_tag) {
+        constexpr int r = decltype(r_tag)::value;
+        const __m256i wq = load_256(rows[r] + off + offsetof(BlockQ8_0, qs));
+        // |w| * (a with w's sign): the signed x signed product through the unsigned x signed maddubs.
+        const __m256i s = dot_u8_i8(_mm256_abs_epi8(wq), _mm256_sign_epi8(a, wq));
+        const __m256 d = _mm256_permute_ps(r < 4 ? scale_lo : scale_hi, (r & 3) * 0x55);  // s_r x 8
+        acc[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc[r]);
+      });
+    }
+    for (int64_t r = 0; r < kRowLanes && r0 + r < n_rows; ++r) y[r0 + r] = hsum_order(acc[r]);
   }
 }
 
@@ -224,17 +244,19 @@ void set_gemv(KernelTable& table, DType weight, GemvFn fn) {
 
 }  // namespace
 
-void register_quant_k_kernels(KernelTable& table);  // quant_kernels_k.cpp
+void register_quant_k_kernels(KernelTable& table);    // quant_kernels_k.cpp
+void register_quant_act_kernels(KernelTable& table);  // quant_act.cpp
 
-// Activation formats and quantizers stay the scalar table's (Q8_0 for these types, Q8_K for the
-// K types): the kernels read exactly those blocks.
+// Activation formats stay the scalar table's (Q8_0 for these types, Q8_K for the K types): the
+// kernels read exactly those blocks, and the AVX2 quantizers write the scalar ones' bytes.
 void register_quant_kernels(KernelTable& table) {
-  set_gemv(table, DType::Q8_0, gemv_q8_0_act<Q8_0Kernel>);
+  set_gemv(table, DType::Q8_0, gemv_q8_0);
   set_gemv(table, DType::Q4_0, gemv_q8_0_act<Q4_0Kernel>);
   set_gemv(table, DType::Q4_1, gemv_q8_0_act<Q4_1Kernel>);
   set_gemv(table, DType::Q5_0, gemv_q8_0_act<Q5_0Kernel>);
   set_gemv(table, DType::Q5_1, gemv_q8_0_act<Q5_1Kernel>);
   register_quant_k_kernels(table);
+  register_quant_act_kernels(table);
 }
 
 }  // namespace avx2

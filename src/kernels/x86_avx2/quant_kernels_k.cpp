@@ -44,10 +44,10 @@ inline __m128i bsum_pairs(const BlockQ8_K& xb) {
   return _mm_hadd_epi16(load_128(xb.bsums), load_128(xb.bsums + 8));
 }
 
-// The activations of a super-block rearranged for k45_row: for 64-element chunk c,
+// The activations of a super-block rearranged for q4_k_row: for 64-element chunk c,
 // act[2c] = [a(2c)[0..15] | a(2c+1)[0..15]] and act[2c+1] = [a(2c)[16..31] | a(2c+1)[16..31]],
 // a(j) = the 32 activations of sub-block j. Built once per super-block for all 8 rows.
-inline void k45_activations(const BlockQ8_K& xb, __m256i act[8]) {
+inline void q4_k_activations(const BlockQ8_K& xb, __m256i act[8]) {
   for (int c = 0; c < 4; ++c) {
     const int8_t* a = xb.qs + 64 * c;
     act[2 * c] = _mm256_inserti128_si256(_mm256_castsi128_si256(load_128(a)), load_128(a + 32), 1);
@@ -55,56 +55,41 @@ inline void k45_activations(const BlockQ8_K& xb, __m256i act[8]) {
   }
 }
 
-// Bits J (low lane) and J + 1 (high lane) of every byte of h moved to bit 4: the fifth bits of
-// sub-blocks J and J + 1 of a Q5_K block for the layout of k45_row. 32-bit shifts carry bits
-// across bytes only into positions the mask drops.
-template <int J>
-inline __m256i fifth_bits_pair(__m256i h) {
-  const __m256i shifted = J < 4 ? _mm256_sllv_epi32(h, _mm256_setr_epi32(4 - J, 4 - J, 4 - J, 4 - J, 3 - J, 3 - J, 3 - J, 3 - J))
-                                : _mm256_srlv_epi32(h, _mm256_setr_epi32(J - 4, J - 4, J - 4, J - 4, J - 3, J - 3, J - 3, J - 3));
-  return _mm256_and_si256(shifted, _mm256_set1_epi8(0x10));
-}
-
-// One Q4_K / Q5_K super-block of a row: *scaled gets int32 lanes summing to
-// sum_j sc_j * sum(code * a) over sub-block j, *mins lanes summing to sum_j m_j * sum(a_j).
-// Each 16 code bytes are broadcast to both halves and the high half shifted down a nibble, so one
-// register holds elements 0..15 of sub-blocks 2c and 2c+1: their products add in int16 (at most
-// 4 * 31 * 127) and one madd per 64 elements applies both sub-block scales.
-template <bool kFive>
-inline void k45_row(const uint8_t* blk, const __m256i act[8], __m128i pairs, __m256i* scaled,
-                    __m128i* mins) {
-  const uint8_t* packed = kFive ? blk + offsetof(BlockQ5_K, scales) : blk + offsetof(BlockQ4_K, scales);
-  const uint8_t* qs = kFive ? blk + offsetof(BlockQ5_K, qs) : blk + offsetof(BlockQ4_K, qs);
-  // The packed scales as [scales 0..7 | mins 0..7] bytes (quant/k_scales.h layout), unpacked in
-  // one vector: with u0..u2 the three packed words, scales 0..3 = u0 & 0x3F.., scales 4..7 =
-  // (u2 & 0x0F..) | ((u0 >> 2) & 0x30..), mins 0..3 = u1 & 0x3F.., mins 4..7 = ((u2 >> 4) &
-  // 0x0F..) | ((u1 >> 2) & 0x30..). The 16-byte load stays inside the block (qs follows).
+// The packed 6-bit scales and mins of a Q4_K / Q5_K block (quant/k_scales.h layout) as
+// [scales 0..7 | mins 0..7] bytes, unpacked in one vector: with u0..u2 the three packed words,
+// scales 0..3 = u0 & 0x3F.., scales 4..7 = (u2 & 0x0F..) | ((u0 >> 2) & 0x30..), mins 0..3 =
+// u1 & 0x3F.., mins 4..7 = ((u2 >> 4) & 0x0F..) | ((u1 >> 2) & 0x30..). The 16-byte load stays
+// inside the block (codes follow).
+inline __m128i unpack_scales_mins(const uint8_t* packed) {
   const __m128i u = load_128(packed);
   const __m128i low = _mm_srlv_epi32(_mm_shuffle_epi32(u, _MM_SHUFFLE(2, 1, 2, 0)), _mm_setr_epi32(0, 0, 0, 4));
   const __m128i high = _mm_srli_epi32(_mm_shuffle_epi32(u, _MM_SHUFFLE(1, 1, 0, 0)), 2);
   const __m128i sc_m = _mm_or_si128(
       _mm_and_si128(low, _mm_setr_epi32(0x3F3F3F3F, 0x0F0F0F0F, 0x3F3F3F3F, 0x0F0F0F0F)),
       _mm_and_si128(high, _mm_setr_epi32(0, 0x30303030, 0, 0x30303030)));
+  return sc_m;
+}
+
+// One Q4_K super-block of a row: *scaled gets int32 lanes summing to
+// sum_j sc_j * sum(code * a) over sub-block j, *mins lanes summing to sum_j m_j * sum(a_j).
+// Each 16 code bytes are broadcast to both halves and the high half shifted down a nibble, so one
+// register holds elements 0..15 of sub-blocks 2c and 2c+1: their products add in int16 (at most
+// 4 * 15 * 128) and one madd per 64 elements applies both sub-block scales.
+inline void q4_k_row(const uint8_t* blk, const __m256i act[8], __m128i pairs, __m256i* scaled,
+                     __m128i* mins) {
+  const uint8_t* qs = blk + offsetof(BlockQ4_K, qs);
+  const __m128i sc_m = unpack_scales_mins(blk + offsetof(BlockQ4_K, scales));
   *mins = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(sc_m, sc_m)), pairs);
   // [scales as int16 | the same]
   const __m256i scales = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(sc_m, sc_m));
-  __m256i hb0 = _mm256_setzero_si256(), hb1 = _mm256_setzero_si256();  // qh[0..15], qh[16..31]
-  if (kFive) {
-    hb0 = _mm256_broadcastsi128_si256(load_128(blk + offsetof(BlockQ5_K, qh)));
-    hb1 = _mm256_broadcastsi128_si256(load_128(blk + offsetof(BlockQ5_K, qh) + 16));
-  }
   const __m256i nibble_shift = _mm256_setr_epi32(0, 0, 0, 0, 4, 4, 4, 4);
   const __m256i mask = _mm256_set1_epi8(0x0F);
   __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
   auto chunk = [&](auto c_tag) {
     constexpr int c = decltype(c_tag)::value;
     // [sub-block 2c codes l | sub-block 2c+1 codes l] for l in 0..15 (n0) and 16..31 (n1)
-    __m256i n0 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_broadcastsi128_si256(load_128(qs + 32 * c)), nibble_shift), mask);
-    __m256i n1 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_broadcastsi128_si256(load_128(qs + 32 * c + 16)), nibble_shift), mask);
-    if (kFive) {
-      n0 = _mm256_or_si256(n0, fifth_bits_pair<2 * c>(hb0));
-      n1 = _mm256_or_si256(n1, fifth_bits_pair<2 * c>(hb1));
-    }
+    const __m256i n0 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_broadcastsi128_si256(load_128(qs + 32 * c)), nibble_shift), mask);
+    const __m256i n1 = _mm256_and_si256(_mm256_srlv_epi32(_mm256_broadcastsi128_si256(load_128(qs + 32 * c + 16)), nibble_shift), mask);
     const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(n0, act[2 * c]), _mm256_maddubs_epi16(n1, act[2 * c + 1]));
     // [scale of 2c in every word | scale of 2c+1 in every word]
     const __m256i pick = _mm256_setr_epi8(4 * c, 4 * c + 1, 4 * c, 4 * c + 1, 4 * c, 4 * c + 1, 4 * c, 4 * c + 1,
@@ -122,10 +107,9 @@ inline void k45_row(const uint8_t* blk, const __m256i act[8], __m128i pairs, __m
 }
 
 // y[r] = sum over super-blocks of d * dx * scaled - dmin * dx * mins (the scalar kernel's terms).
-template <bool kFive>
-void gemv_k45(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int64_t n_cols,
-              float* y) {
-  constexpr size_t kBlockBytes = kFive ? sizeof(BlockQ5_K) : sizeof(BlockQ4_K);
+void gemv_q4_K(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int64_t n_cols,
+               float* y) {
+  constexpr size_t kBlockBytes = sizeof(BlockQ4_K);
   const BlockQ8_K* xb = static_cast<const BlockQ8_K*>(x);
   const int64_t n_blocks = n_cols / kQKK;
   for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
@@ -139,17 +123,96 @@ void gemv_k45(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
       prefetch_next_group(next_group, off, kBlockBytes);
       const __m128i pairs = bsum_pairs(xb[b]);
       __m256i act[8];
-      k45_activations(xb[b], act);
+      q4_k_activations(xb[b], act);
       __m256i scaled[kRowLanes];  // [row] int32 partial sums
       __m128i mins[kRowLanes];
-      for (int r = 0; r < kRowLanes; ++r) k45_row<kFive>(rows[r] + off, act, pairs, &scaled[r], &mins[r]);
+      for (int r = 0; r < kRowLanes; ++r) q4_k_row(rows[r] + off, act, pairs, &scaled[r], &mins[r]);
       __m256 d, dmin;
-      gather_fp16_pair(rows, off, &d, &dmin);  // d and dmin lead both block layouts
+      gather_fp16_pair(rows, off, &d, &dmin);  // d and dmin lead the block
       const __m256 dx = _mm256_set1_ps(xb[b].d);
       acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(transpose_sum8(scaled)), _mm256_mul_ps(d, dx), acc);
       acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(transpose_sum8(mins)), _mm256_mul_ps(dmin, dx), acc_min);
     }
     store_group(_mm256_sub_ps(acc, acc_min), r0, n_rows, y);
+  }
+}
+
+// One Q5_K super-block of a row, laid out for the scalar kernel's float order (dot_q5_K_q8_K):
+// int32 lane l of *lanes = sum_j sc_j * sum(code * a) over the elements 4l..4l+3 of each
+// 32-element sub-block j, which is what madd(maddubs) leaves in int32 lane l when a register
+// holds one whole sub-block; *mins as for Q4_K. One 32-byte load of codes holds sub-block 2c
+// (low nibbles) and 2c + 1 (high nibbles); qh bit j of byte l is element l's fifth bit in
+// sub-block j. int16 pair sums stay below 2 * 31 * 128.
+inline void q5_k_row(const uint8_t* blk, const int8_t* a, __m128i pairs, __m256i* lanes,
+                     __m128i* mins) {
+  const __m128i sc_m = unpack_scales_mins(blk + offsetof(BlockQ5_K, scales));
+  *mins = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_unpackhi_epi64(sc_m, sc_m)), pairs);
+  // [scales 0..7 as int16 | the same]
+  const __m256i scales = _mm256_cvtepu8_epi16(_mm_unpacklo_epi64(sc_m, sc_m));
+  const __m256i qh = load_256(blk + offsetof(BlockQ5_K, qh));
+  const __m256i mask = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
+  const uint8_t* qs = blk + offsetof(BlockQ5_K, qs);
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  // Bit J of every byte of qh moved to bit 4 (16-bit shifts: what crosses a byte boundary lands
+  // in bits the mask drops).
+  auto fifth = [&](auto j_tag) {
+    constexpr int j = decltype(j_tag)::value;
+    const __m256i moved = j <= 4 ? _mm256_slli_epi16(qh, 4 - j) : _mm256_srli_epi16(qh, j - 4);
+    return _mm256_and_si256(moved, bit4);
+  };
+  auto chunk = [&](auto c_tag) {
+    constexpr int c = decltype(c_tag)::value;
+    const __m256i q = load_256(qs + 32 * c);
+    const __m256i c0 = _mm256_or_si256(_mm256_and_si256(q, mask), fifth(Index<2 * c>()));
+    const __m256i c1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), mask), fifth(Index<2 * c + 1>()));
+    const __m256i p0 = _mm256_maddubs_epi16(c0, load_256(a + 64 * c));
+    const __m256i p1 = _mm256_maddubs_epi16(c1, load_256(a + 64 * c + 32));
+    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p0, replicate_word<2 * c>(scales)));
+    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p1, replicate_word<2 * c + 1>(scales)));
+  };
+  chunk(Index<0>());
+  chunk(Index<1>());
+  chunk(Index<2>());
+  chunk(Index<3>());
+  *lanes = _mm256_add_epi32(acc0, acc1);
+}
+
+// Per row: 8 float lanes, lane += (dx * d) * lane_sum (fused) per super-block; the mins term
+// -(dx * dmin) * mins runs in row lanes (one lane per row) as its own sum; y = the lanes summed
+// in hsum_order + that sum, as in the scalar kernel. Rows never mix.
+void gemv_q5_K(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int64_t n_cols,
+               float* y) {
+  const BlockQ8_K* xb = static_cast<const BlockQ8_K*>(x);
+  const int64_t n_blocks = n_cols / kQKK;
+  for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
+    const uint8_t* rows[kRowLanes];
+    group_rows(w, row_bytes, r0, n_rows, rows);
+    const uint8_t* next_group = w + static_cast<size_t>(r0 + kRowLanes) * row_bytes;
+    __m256 acc[kRowLanes];  // [row] the scalar kernel's 8 float lanes
+    for (int r = 0; r < kRowLanes; ++r) acc[r] = _mm256_setzero_ps();
+    __m256 acc_min = _mm256_setzero_ps();  // lane r: row r's running mins term
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const size_t off = static_cast<size_t>(b) * sizeof(BlockQ5_K);
+      prefetch_next_group(next_group, off, sizeof(BlockQ5_K));
+      const __m128i pairs = bsum_pairs(xb[b]);
+      __m256 d, dmin;
+      gather_fp16_pair(rows, off, &d, &dmin);  // d and dmin lead the block
+      const __m256 dx = _mm256_set1_ps(xb[b].d);
+      // lane r: dx * d(row r), broadcast per row through memory (a load, no shuffle)
+      alignas(32) float scale[kRowLanes];
+      _mm256_store_ps(scale, _mm256_mul_ps(dx, d));
+      __m128i mins[kRowLanes];
+      for (int r = 0; r < kRowLanes; ++r) {
+        __m256i lanes;
+        q5_k_row(rows[r] + off, xb[b].qs, pairs, &lanes, &mins[r]);
+        acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&scale[r]), _mm256_cvtepi32_ps(lanes), acc[r]);
+      }
+      // fnmadd(p, m, acc) rounds -(p * m) + acc once: the scalar fma(-(dx * dmin), m, acc).
+      acc_min = _mm256_fnmadd_ps(_mm256_mul_ps(dx, dmin), _mm256_cvtepi32_ps(transpose_sum8(mins)), acc_min);
+    }
+    alignas(32) float min_terms[kRowLanes];
+    _mm256_store_ps(min_terms, acc_min);
+    for (int64_t r = 0; r < kRowLanes && r0 + r < n_rows; ++r) y[r0 + r] = hsum_order(acc[r]) + min_terms[r];
   }
 }
 
@@ -220,8 +283,8 @@ void set_gemv(KernelTable& table, DType weight, GemvFn fn) {
 }  // namespace
 
 void register_quant_k_kernels(KernelTable& table) {
-  set_gemv(table, DType::Q4_K, gemv_k45<false>);
-  set_gemv(table, DType::Q5_K, gemv_k45<true>);
+  set_gemv(table, DType::Q4_K, gemv_q4_K);
+  set_gemv(table, DType::Q5_K, gemv_q5_K);
   set_gemv(table, DType::Q6_K, gemv_q6_K);
 }
 
