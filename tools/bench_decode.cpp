@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
   std::printf("| load time | %.2f s |\n", load_s);
   std::printf("| weights read per token | %.1f MB (%.3f GiB) |\n", wbytes / 1e6,
               wbytes / 1073741824.0);
-  std::printf("| read bandwidth (%zu MiB, best of %zu x 3 passes x 2 patterns) | %.1f GB/s (worst set %.1f) |\n",
+  std::printf("| read bandwidth (%zu MiB, best of %zu x 3 passes x 3 patterns) | %.1f GB/s (worst set %.1f) |\n",
               bw_mib, bws.size(), bw, bw_min);
   std::printf("| prompt (%d tokens, median of %d) | %.2f tok/s |\n", n_prompt, reps, median(pps));
   std::printf("| decode (%d tokens, median of %d) | %.2f tok/s (min %.2f, max %.2f) |\n", n_gen,

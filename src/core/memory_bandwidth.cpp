@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/kernels.h"
 
 namespace loam {
 
@@ -48,13 +49,28 @@ BandwidthResult measure_read_bandwidth(ThreadPool& pool, size_t bytes, int passe
     for (int64_t i = b; i < e; ++i) buf[i] = static_cast<float>(i & 1023);
   });
   std::vector<float> sink(static_cast<size_t>(n_parts) * 8);
+  // Third pattern: the F32 matrix-vector kernel of the selected ISA streaming the buffer as rows
+  // of kRowFloats (it reads four rows at once and prefetches), so the probe is never slower than
+  // the best way we know to read memory.
+  constexpr int64_t kRowFloats = 4096;
+  const int64_t n_rows = static_cast<int64_t>(n_floats) / kRowFloats;
+  const TypeKernels& f32 = kernels().weights[static_cast<uint32_t>(DType::F32)];
+  std::vector<float> ones(kRowFloats, 1.0f), row_sums(static_cast<size_t>(n_rows));
   for (int pass = 0; pass < passes; ++pass) {
-    for (int streams : {1, 4}) {
+    for (int pattern : {1, 4, 0}) {
       const auto t0 = std::chrono::steady_clock::now();
       pool.run([&](int part, int parts) {
+        if (pattern == 0) {
+          int64_t b, e;
+          ThreadPool::split(n_rows, 16, part, parts, b, e);
+          if (e > b)
+            f32.gemv(reinterpret_cast<const uint8_t*>(&buf[static_cast<size_t>(b) * kRowFloats]),
+                     kRowFloats * sizeof(float), e - b, ones.data(), kRowFloats, &row_sums[b]);
+          return;
+        }
         int64_t b, e;
         ThreadPool::split(static_cast<int64_t>(n_floats), 1024, part, parts, b, e);
-        sum_streams(&buf[b], e - b, streams, &sink[static_cast<size_t>(part) * 8]);
+        sum_streams(&buf[b], e - b, pattern, &sink[static_cast<size_t>(part) * 8]);
       });
       const double dt =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
