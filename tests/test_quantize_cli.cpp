@@ -13,62 +13,17 @@
 #include <string>
 #include <vector>
 
+#include "cli_runner.h"
 #include "harness/test.h"
 #include "loam/gguf.h"
 
-extern char** environ;
+using namespace loam_cli_test;
 
 namespace {
-
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::ostringstream os;
-  os << f.rdbuf();
-  return os.str();
-}
 
 bool exists(const std::string& path) {
   struct stat st;
   return stat(path.c_str(), &st) == 0;
-}
-
-// fork + exec with stdout and stderr redirected to files (no pipes: no deadlock however much the
-// child writes) and stdin from /dev/null.
-Result run(std::vector<std::string> args) {
-  static int counter = 0;
-  const std::string base = loam_test::temp_dir() + "/qcli" + std::to_string(counter++);
-  const std::string out_path = base + ".out", err_path = base + ".err";
-  std::string binary = LOAM_BINARY;
-  std::vector<char*> argv{&binary[0]};
-  for (std::string& a : args) argv.push_back(&a[0]);
-  argv.push_back(nullptr);
-  std::fflush(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int in = open("/dev/null", O_RDONLY);
-    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0 || err < 0) _exit(126);
-    dup2(in, 0);
-    dup2(out, 1);
-    dup2(err, 2);
-    execve(argv[0], argv.data(), environ);
-    _exit(127);
-  }
-  Result r;
-  int status = 0;
-  if (pid > 0 && waitpid(pid, &status, 0) == pid) {
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-  r.out = slurp(out_path);
-  r.err = slurp(err_path);
-  return r;
 }
 
 size_t count_lines(const std::string& s) {
