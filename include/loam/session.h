@@ -64,6 +64,7 @@ class Session {
   std::vector<float> rope_sin_;  // [n_ctx][n_rot/2]
   std::vector<float> logits_;    // [n_vocab] after the last token
   std::vector<float> batch_logits_;  // [max_batch][n_vocab]
+  std::vector<uint8_t> act_scratch_; // activations converted to Q8_0 / Q8_K blocks for a matmul
 };
 
 // Default thread count: physical cores available to the process (never more than the CPUs the

@@ -31,7 +31,7 @@ void Session::forward_batch(const int32_t* tokens, int n, float* logits_out) {
   const int hd = c.head_dim, half_rot = c.n_rot / 2;
   const int group = c.n_head / c.n_head_kv;  // query heads per kv head
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  static thread_local std::vector<uint8_t> act_scratch;
+  std::vector<uint8_t>& act_scratch = act_scratch_;
 
   // x_: [n][dim] residual stream
   for (int t = 0; t < n; ++t)
