@@ -34,16 +34,7 @@ struct Shape {
 };
 
 RefConfig shape(int dim, int hidden, int layers, int heads, int kv_heads, int vocab, bool shared) {
-  RefConfig c;
-  c.dim = dim;
-  c.hidden = hidden;
-  c.n_layers = layers;
-  c.n_heads = heads;
-  c.n_kv_heads = kv_heads;
-  c.vocab = vocab;
-  c.seq_len = 32;
-  c.shared_classifier = shared;
-  return c;
+  return loam_ref::make_config(dim, hidden, layers, heads, kv_heads, vocab, shared, 32);
 }
 
 std::vector<Shape> shapes() {

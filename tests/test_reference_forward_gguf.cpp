@@ -98,16 +98,7 @@ void write_gguf(RefModel& m, loam::DType type, const std::string& path) {
 }
 
 RefConfig shape(int dim, int hidden, int layers, int heads, int kv_heads, int vocab, bool shared) {
-  RefConfig c;
-  c.dim = dim;
-  c.hidden = hidden;
-  c.n_layers = layers;
-  c.n_heads = heads;
-  c.n_kv_heads = kv_heads;
-  c.vocab = vocab;
-  c.seq_len = 64;
-  c.shared_classifier = shared;
-  return c;
+  return loam_ref::make_config(dim, hidden, layers, heads, kv_heads, vocab, shared, 64);
 }
 
 // Writes, loads and compares one model; prints the worst figures.

@@ -33,6 +33,21 @@ struct RefConfig {
   int rot() const { return n_rot > 0 ? n_rot : head_dim(); }
 };
 
+// A config of the given shape (llama2.c defaults for RoPE base and epsilon).
+inline RefConfig make_config(int dim, int hidden, int layers, int heads, int kv_heads, int vocab,
+                             bool shared_classifier, int seq_len) {
+  RefConfig c;
+  c.dim = dim;
+  c.hidden = hidden;
+  c.n_layers = layers;
+  c.n_heads = heads;
+  c.n_kv_heads = kv_heads;
+  c.vocab = vocab;
+  c.seq_len = seq_len;
+  c.shared_classifier = shared_classifier;
+  return c;
+}
+
 // Weights in llama2.c export order; every matrix row-major [rows][cols], y = W x.
 struct RefModel {
   RefConfig c;
