@@ -93,9 +93,11 @@ bool isa_supported(Isa isa) {
 }
 
 Isa best_isa() {
-  // AVX-512 kernels are chosen only when asked for (LOAM_ISA=avx512): no machine they were
-  // developed on could execute them, so they have not yet passed their tests on real hardware.
-  for (Isa isa : {Isa::Avx2, Isa::Neon}) {
+  // Widest first. The AVX-512 kernels are verified against the scalar ones under emulation on any
+  // x86 CPU (test_kernels_avx512_emulated: the same sources compiled against a portable model of
+  // the intrinsics), and natively by the kernel tests, which run every ISA isa_supported()
+  // reports, whenever the suite runs on AVX-512 hardware (CI, when it has such a runner).
+  for (Isa isa : {Isa::Avx512, Isa::Avx2, Isa::Neon}) {
     if (isa_supported(isa)) return isa;
   }
   return Isa::Scalar;

@@ -2,15 +2,14 @@
 // Each row keeps two accumulators in a fixed pattern that depends only on the row length, so a
 // row's result is the same whether it is computed alone or in a group of four (results do not
 // depend on how rows are split between threads).
-#include <immintrin.h>
-
 #include <cstdint>
 #include <cstring>
 
 #include "kernels/kernel_table.h"
+#include "kernels/x86_avx512/simd.h"
 
 namespace loam {
-namespace avx512 {
+namespace LOAM_AVX512_NS {
 namespace {
 
 struct LoadF32 {
@@ -111,5 +110,5 @@ void register_kernels(KernelTable& table) {
   register_quant_kernels(table);
 }
 
-}  // namespace avx512
+}  // namespace LOAM_AVX512_NS
 }  // namespace loam

@@ -1,0 +1,113 @@
+// Checks of a SIMD kernel table's float kernels (F32 / F16 / BF16 gemv, dot_f32, axpy_f32)
+// against the scalar table, shared by test_kernels_float (every ISA this CPU runs) and
+// test_kernels_avx512_emulated. Random data, row counts and lengths that are not multiples of the
+// unroll; each check_* function records failures through the harness.
+#pragma once
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/fp16.h"
+#include "harness/test.h"
+#include "kernels/kernels.h"
+
+namespace kernel_checks {
+
+using namespace loam;
+
+// Random row-major weights of the given type: [rows][cols].
+inline std::vector<uint8_t> random_weights(DType type, int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const size_t rb = dtype_row_bytes(type, cols);
+  std::vector<uint8_t> w(rb * rows);
+  for (int64_t i = 0; i < rows * cols; ++i) {
+    const float v = dist(rng);
+    if (type == DType::F32) {
+      std::memcpy(&w[i * 4], &v, 4);
+    } else {
+      const uint16_t h = type == DType::F16 ? fp32_to_fp16(v) : fp32_to_bf16(v);
+      std::memcpy(&w[i * 2], &h, 2);
+    }
+  }
+  return w;
+}
+
+// Exact value of the dot product, in double, from the scalar definition of each element.
+inline double exact_dot(DType type, const uint8_t* row, const float* x, int64_t n, double* abs_sum) {
+  double s = 0, a = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    float w;
+    if (type == DType::F32) {
+      std::memcpy(&w, row + 4 * i, 4);
+    } else {
+      uint16_t h;
+      std::memcpy(&h, row + 2 * i, 2);
+      w = type == DType::F16 ? fp16_to_fp32(h) : bf16_to_fp32(h);
+    }
+    s += static_cast<double>(w) * x[i];
+    a += std::fabs(static_cast<double>(w) * x[i]);
+  }
+  *abs_sum = a;
+  return s;
+}
+
+// gemv within 1e-5 of the sum of |w x| (a sum with cancellation has no meaningful relative error
+// of its own), odd lengths and row counts.
+inline void check_float_gemv(const KernelTable& scalar, const KernelTable& simd, std::mt19937& rng) {
+  for (DType type : {DType::F32, DType::F16, DType::BF16}) {
+    for (int64_t cols : {1, 3, 8, 15, 16, 17, 31, 32, 33, 63, 65, 100, 1000, 2048}) {
+      for (int64_t rows : {1, 3, 4, 5, 9}) {
+        auto w = random_weights(type, rows, cols, rng);
+        std::vector<float> x(cols), ys(rows), yv(rows);
+        std::normal_distribution<float> dist(0.0f, 1.0f);
+        for (float& v : x) v = dist(rng);
+        const size_t rb = dtype_row_bytes(type, cols);
+        scalar.weights[static_cast<uint32_t>(type)].gemv(w.data(), rb, rows, x.data(), cols, ys.data());
+        simd.weights[static_cast<uint32_t>(type)].gemv(w.data(), rb, rows, x.data(), cols, yv.data());
+        for (int64_t r = 0; r < rows; ++r) {
+          double abs_sum;
+          exact_dot(type, w.data() + r * rb, x.data(), cols, &abs_sum);
+          CHECK_NEAR(yv[r], ys[r], 1e-5 * abs_sum);
+        }
+      }
+    }
+  }
+}
+
+// Threads split matrices by rows: a row must give the same bits alone or in a group.
+inline void check_float_row_independence(const KernelTable& simd, std::mt19937& rng) {
+  for (DType type : {DType::F32, DType::F16, DType::BF16}) {
+    const int64_t rows = 7, cols = 77;
+    auto w = random_weights(type, rows, cols, rng);
+    std::vector<float> x(cols, 0.5f), all(rows), one(1);
+    for (int64_t i = 0; i < cols; ++i) x[i] = std::sin(static_cast<float>(i));
+    const size_t rb = dtype_row_bytes(type, cols);
+    simd.weights[static_cast<uint32_t>(type)].gemv(w.data(), rb, rows, x.data(), cols, all.data());
+    for (int64_t r = 0; r < rows; ++r) {
+      simd.weights[static_cast<uint32_t>(type)].gemv(w.data() + r * rb, rb, 1, x.data(), cols, one.data());
+      CHECK(std::memcmp(&one[0], &all[r], sizeof(float)) == 0);
+    }
+  }
+}
+
+inline void check_dot_axpy(const KernelTable& scalar, const KernelTable& simd, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (int64_t n : {1, 5, 16, 17, 48, 64, 100, 128}) {
+    std::vector<float> a(n), b(n), y1(n), y2(n);
+    double abs_sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      a[i] = dist(rng);
+      b[i] = dist(rng);
+      y1[i] = y2[i] = dist(rng);
+      abs_sum += std::fabs(a[i] * b[i]);
+    }
+    CHECK_NEAR(simd.dot_f32(a.data(), b.data(), n), scalar.dot_f32(a.data(), b.data(), n), 1e-5 * abs_sum);
+    scalar.axpy_f32(0.75f, a.data(), y1.data(), n);
+    simd.axpy_f32(0.75f, a.data(), y2.data(), n);
+    for (int64_t i = 0; i < n; ++i) CHECK_NEAR(y2[i], y1[i], 1e-6 * (1 + std::fabs(y1[i])));
+  }
+}
+
+}  // namespace kernel_checks

@@ -1,0 +1,281 @@
+// The AVX-512 kernels (src/kernels/x86_avx512) compiled against the portable intrinsics model
+// tests/avx512_emulation/simd_emulated.h (namespace loam::avx512_emulated, see CMakeLists.txt), so
+// they are tested on any x86 CPU: the same checks as test_kernels_quant_simd and
+// test_kernels_float, on a table built like dispatch's avx512 table. The model itself is checked
+// first on hand-computed cases of its trickier intrinsics, so that a wrong model cannot hide a
+// kernel bug. On AVX-512 hardware the real kernels are covered by those two tests as well.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "harness/test.h"
+#include "kernel_checks.h"
+#include "kernels/kernels.h"
+#include "simd_emulated.h"
+
+using namespace loam;
+using namespace kernel_checks;
+
+#if defined(LOAM_HAVE_X86_KERNELS)
+
+namespace loam {
+namespace avx512_emulated {
+void register_kernels(KernelTable& table);  // x86_avx512/*.cpp, emulated
+}
+}  // namespace loam
+
+namespace {
+
+template <class T, class V>
+V from(const std::vector<T>& lanes) {
+  V v;
+  std::memset(v.b, 0, sizeof v.b);
+  std::memcpy(v.b, lanes.data(), std::min(sizeof v.b, lanes.size() * sizeof(T)));
+  return v;
+}
+
+template <class T, class V>
+T lane(const V& v, int i) {
+  T t;
+  std::memcpy(&t, v.b + i * sizeof(T), sizeof t);
+  return t;
+}
+
+// The avx512 table as dispatch builds it (scalar, then AVX2 where the CPU runs it, then AVX-512),
+// with the emulated AVX-512 kernels.
+KernelTable emulated_table() {
+  KernelTable t = *kernel_table_for(Isa::Scalar);
+  if (isa_supported(Isa::Avx2)) avx2::register_kernels(t);
+  avx512_emulated::register_kernels(t);
+  t.isa = "avx512-emulated";  // an "avx" name: same_float_order holds it to bit-identity
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("emulated vpdpbusd and vpmaddubsw: unsigned x signed bytes, wrap vs saturation") {
+  const __m512i src = from<int32_t, __m512i>({1000, 0, std::numeric_limits<int32_t>::max()});
+  const __m512i a = from<uint8_t, __m512i>({255, 128, 1, 0, 255, 255, 255, 255, 255, 0, 0, 0});
+  const __m512i b = from<int8_t, __m512i>({-128, 127, -1, 5, 127, 127, 127, 127, 127, 0, 0, 0});
+  const __m512i r = _mm512_dpbusd_epi32(src, a, b);
+  CHECK_EQ(lane<int32_t>(r, 0), 1000 - 32640 + 16256 - 1);  // -15385
+  CHECK_EQ(lane<int32_t>(r, 1), 4 * 255 * 127);                // 129540: no int16 step
+  CHECK_EQ(lane<int32_t>(r, 2), -2147451264);                  // INT32_MAX + 32385 wraps
+  CHECK_EQ(lane<int32_t>(r, 3), 0);
+  const __m256i r256 = _mm256_dpbusd_epi32(_mm256_set1_epi32(-1), _mm256_set1_epi8(static_cast<char>(0x80)),
+                                           _mm256_set1_epi8(-3));
+  for (int i = 0; i < 8; ++i) CHECK_EQ(lane<int32_t>(r256, i), -1 - 4 * 128 * 3);
+  // maddubs: 255 * 127 * 2 = 64770 saturates to 32767, 255 * -128 * 2 to -32768
+  const __m256i u = from<uint8_t, __m256i>({255, 255, 255, 255, 3, 200});
+  const __m256i s = from<int8_t, __m256i>({127, 127, -128, -128, -7, 2});
+  const __m256i m = _mm256_maddubs_epi16(u, s);
+  CHECK_EQ(lane<int16_t>(m, 0), 32767);
+  CHECK_EQ(lane<int16_t>(m, 1), -32768);
+  CHECK_EQ(lane<int16_t>(m, 2), 3 * -7 + 200 * 2);
+}
+
+TEST_CASE("emulated vpmaddwd, vpdpwssd and phaddw") {
+  const __m256i a = from<int16_t, __m256i>({-32768, -32768, 300, -2, 7});
+  const __m256i m = _mm256_madd_epi16(a, a);
+  CHECK_EQ(lane<int32_t>(m, 0), std::numeric_limits<int32_t>::min());  // 2^31 wraps
+  CHECK_EQ(lane<int32_t>(m, 1), 90000 + 4);
+  CHECK_EQ(lane<int32_t>(m, 2), 49);
+  // vpdpwssd on an int32 lane below 2^15 with a scale in the low word (high word 0): lane * scale,
+  // the kernels' way of applying sub-block scales; a sign-extended scale would not give that.
+  const __m512i lanes = from<int32_t, __m512i>({-7620, 32004, 5, -1});
+  const __m512i scales = from<uint32_t, __m512i>({63, 0xFF80u /* -128 */, 0xFFFFFF80u, 1});
+  const __m512i d = _mm512_dpwssd_epi32(_mm512_set1_epi32(10), lanes, scales);
+  CHECK_EQ(lane<int32_t>(d, 0), 10 - 7620 * 63);
+  CHECK_EQ(lane<int32_t>(d, 1), 10 - 32004 * 128);
+  CHECK_EQ(lane<int32_t>(d, 2), 10 + 5 * -128);
+  CHECK_EQ(lane<int32_t>(d, 3), 10 - 1 + 65535 * 0);  // high words: -1 * 0
+  // ... which is why: -1 (words -1, -1) times a sign-extended -128 (words -128, -1) gives 128 + 1
+  CHECK_EQ(lane<int32_t>(_mm512_dpwssd_epi32(_mm512_setzero_si512(), from<int32_t, __m512i>({-1}),
+                                             from<uint32_t, __m512i>({0xFFFFFF80u})), 0), 129);
+  const __m128i h = _mm_hadd_epi16(from<int16_t, __m128i>({1, 2, 3, 4, 5, 6, 7, 8}),
+                                   from<int16_t, __m128i>({32767, 1, -5, 5, 0, 0, 9, 1}));
+  const int16_t want[8] = {3, 7, 11, 15, -32768, 0, 0, 10};
+  for (int i = 0; i < 8; ++i) CHECK_EQ(lane<int16_t>(h, i), want[i]);
+}
+
+TEST_CASE("emulated permutes, unpacks, inserts, extracts, broadcasts and widening") {
+  std::vector<int32_t> seq(16), rev(16);
+  for (int i = 0; i < 16; ++i) {
+    seq[i] = 100 + i;
+    rev[i] = i % 2 ? 15 - i : 15 - i + 16;  // bits above 4 are ignored
+  }
+  const __m512i p = _mm512_permutexvar_epi32(from<int32_t, __m512i>(rev), from<int32_t, __m512i>(seq));
+  for (int i = 0; i < 16; ++i) CHECK_EQ(lane<int32_t>(p, i), 115 - i);
+  std::vector<float> fs(16);
+  for (int i = 0; i < 16; ++i) fs[i] = 0.5f * i;
+  const __m512 pf = _mm512_permutexvar_ps(_mm512_set1_epi32(3), from<float, __m512>(fs));
+  for (int i = 0; i < 16; ++i) CHECK_EQ(lane<float>(pf, i), 1.5f);
+  const __m128i a = _mm_setr_epi32(0, 1, 2, 3), b = _mm_setr_epi32(10, 11, 12, 13);
+  const int32_t lo32[4] = {0, 10, 1, 11}, hi32[4] = {2, 12, 3, 13}, lo64[4] = {0, 1, 10, 11}, hi64[4] = {2, 3, 12, 13};
+  for (int i = 0; i < 4; ++i) {
+    CHECK_EQ(lane<int32_t>(_mm_unpacklo_epi32(a, b), i), lo32[i]);
+    CHECK_EQ(lane<int32_t>(_mm_unpackhi_epi32(a, b), i), hi32[i]);
+    CHECK_EQ(lane<int32_t>(_mm_unpacklo_epi64(a, b), i), lo64[i]);
+    CHECK_EQ(lane<int32_t>(_mm_unpackhi_epi64(a, b), i), hi64[i]);
+  }
+  const __m512i bc = _mm512_broadcast_i32x4(b);
+  const __m512i ins = _mm512_inserti32x4(bc, a, 2);
+  for (int i = 0; i < 16; ++i) CHECK_EQ(lane<int32_t>(ins, i), i / 4 == 2 ? i % 4 : 10 + i % 4);
+  CHECK_EQ(lane<int32_t>(_mm512_extracti32x4_epi32(ins, 2), 3), 3);
+  const __m512i j = _mm512_inserti64x4(_mm512_broadcast_i64x4(_mm256_set1_epi32(1)), _mm256_set1_epi32(2), 1);
+  CHECK_EQ(lane<int32_t>(j, 7), 1);
+  CHECK_EQ(lane<int32_t>(j, 8), 2);
+  CHECK_EQ(lane<int32_t>(_mm512_extracti64x4_epi64(j, 1), 0), 2);
+  const __m128i bytes = from<uint8_t, __m128i>({0xFF, 0x7F, 0x80, 0x01});
+  CHECK_EQ(lane<int16_t>(_mm256_cvtepi8_epi16(bytes), 0), -1);
+  CHECK_EQ(lane<int16_t>(_mm256_cvtepi8_epi16(bytes), 2), -128);
+  CHECK_EQ(lane<uint16_t>(_mm_cvtepu8_epi16(bytes), 2), 128);
+  CHECK_EQ(lane<int32_t>(_mm512_cvtepu8_epi32(bytes), 0), 255);
+  CHECK_EQ(lane<int32_t>(_mm512_cvtepu16_epi32(_mm256_set1_epi16(-128)), 15), 0xFF80);
+  // widening casts leave the upper part poisoned: a kernel must never read it
+  const __m512 up = _mm512_castps256_ps512(_mm256_set1_ps(1.0f));
+  CHECK_EQ(lane<float>(up, 7), 1.0f);
+  CHECK(std::isnan(lane<float>(up, 8)));
+}
+
+TEST_CASE("emulated shifts, byte masks and masked loads / stores") {
+  const __m512i w = from<uint16_t, __m512i>({0x8001, 0x1234, 0x1234, 0x1234, 0x1234});
+  CHECK_EQ(lane<uint16_t>(_mm512_srli_epi16(w, 4), 0), 0x0800);
+  CHECK_EQ(lane<uint16_t>(_mm512_srli_epi16(w, 16), 0), 0);
+  const __m512i counts = from<uint16_t, __m512i>({1, 4, 16, 17, 0});
+  const uint16_t shl[5] = {0x0002, 0x2340, 0, 0, 0x1234}, shr[5] = {0x4000, 0x0123, 0, 0, 0x1234};
+  for (int i = 0; i < 5; ++i) {
+    CHECK_EQ(lane<uint16_t>(_mm512_sllv_epi16(w, counts), i), shl[i]);
+    CHECK_EQ(lane<uint16_t>(_mm512_srlv_epi16(w, counts), i), shr[i]);
+  }
+  CHECK_EQ(lane<uint32_t>(_mm512_slli_epi32(_mm512_set1_epi32(-1), 31), 5), 0x80000000u);
+  std::vector<uint8_t> idx(64);
+  for (int i = 0; i < 64; ++i) idx[i] = static_cast<uint8_t>(i);
+  const __m512i iv = from<uint8_t, __m512i>(idx);
+  const __mmask64 k = _mm512_test_epi8_mask(iv, _mm512_set1_epi8(0x10));
+  CHECK_EQ(k, 0xFFFF0000FFFF0000ull);
+  const __m512i added = _mm512_mask_add_epi8(_mm512_set1_epi8(7), k, iv, _mm512_set1_epi8(100));
+  CHECK_EQ(lane<uint8_t>(added, 0), 7);
+  CHECK_EQ(lane<uint8_t>(added, 16), 116);
+  CHECK_EQ(lane<uint8_t>(added, 63), static_cast<uint8_t>(163));
+  // Masked loads read only the selected elements: three floats at the very end of a heap block
+  // (AddressSanitizer would report a read past it).
+  std::vector<float> tail = {1.5f, -2.0f, 3.25f};
+  const __m512 t = _mm512_maskz_loadu_ps(0x7, tail.data());
+  CHECK_EQ(lane<float>(t, 2), 3.25f);
+  CHECK_EQ(lane<float>(t, 3), 0.0f);
+  std::vector<uint16_t> halves = {0x3C00, 0xC000};
+  const __m256i hv = _mm256_maskz_loadu_epi16(0x3, halves.data());
+  CHECK_EQ(lane<uint16_t>(hv, 1), 0xC000);
+  CHECK_EQ(lane<uint16_t>(hv, 2), 0);
+  std::vector<float> out(16, -1.0f);
+  _mm512_mask_storeu_ps(out.data(), 0x8001, _mm512_set1_ps(9.0f));
+  CHECK_EQ(out[0], 9.0f);
+  CHECK_EQ(out[1], -1.0f);
+  CHECK_EQ(out[15], 9.0f);
+}
+
+TEST_CASE("emulated vcvtph2ps, int to float rounding, fused multiply-adds and the float reduction") {
+  const __m128i h = from<uint16_t, __m128i>({0x3C00, 0xC000, 0x7BFF, 0x0001, 0x03FF, 0x8000, 0x7C00, 0x3555});
+  const __m256 f = _mm256_cvtph_ps(h);
+  CHECK_EQ(lane<float>(f, 0), 1.0f);
+  CHECK_EQ(lane<float>(f, 1), -2.0f);
+  CHECK_EQ(lane<float>(f, 2), 65504.0f);
+  CHECK_EQ(lane<float>(f, 3), std::ldexp(1.0f, -24));   // smallest subnormal
+  CHECK_EQ(lane<float>(f, 4), std::ldexp(1023.0f, -24));  // largest subnormal
+  CHECK(lane<float>(f, 5) == 0.0f && std::signbit(lane<float>(f, 5)));
+  CHECK(std::isinf(lane<float>(f, 6)));
+  CHECK_EQ(lane<float>(f, 7), 0.333251953125f);  // 2^-2 * (1 + 341 / 1024)
+  CHECK_EQ(lane<float>(_mm512_cvtph_ps(_mm256_set1_epi16(0x3555)), 15), 0.333251953125f);
+  CHECK_EQ(_cvtsh_ss(0x03FF), std::ldexp(1023.0f, -24));
+  // cvtdq2ps rounds to nearest even: 2^24 + 1 down, 2^24 + 3 up
+  const __m256 c = _mm256_cvtepi32_ps(from<int32_t, __m256i>({16777217, 16777219, -16777217, 7}));
+  CHECK_EQ(lane<float>(c, 0), 16777216.0f);
+  CHECK_EQ(lane<float>(c, 1), 16777220.0f);
+  CHECK_EQ(lane<float>(c, 2), -16777216.0f);
+  CHECK_EQ(lane<float>(c, 3), 7.0f);
+  // a * b = 1 + 2^-11 + 2^-24 exactly; rounded separately the 2^-24 is lost (a tie, to even)
+  const float x = 1.0f + std::ldexp(1.0f, -12), cc = 1.0f + std::ldexp(1.0f, -11);
+  CHECK_EQ(lane<float>(_mm256_fnmadd_ps(_mm256_set1_ps(x), _mm256_set1_ps(x), _mm256_set1_ps(cc)), 0),
+           -std::ldexp(1.0f, -24));
+  CHECK_EQ(lane<float>(_mm512_fmadd_ps(_mm512_set1_ps(x), _mm512_set1_ps(x), _mm512_set1_ps(-cc)), 9),
+           std::ldexp(1.0f, -24));
+  CHECK_EQ(lane<float>(_mm256_mul_ps(_mm256_set1_ps(x), _mm256_set1_ps(x)), 0), cc);
+  // GCC's reduction order: lanes i, i+8, i+4, i+12 first, then {0, 2} and {1, 3}. Left to right
+  // both sums below would lose the ones against 2^24.
+  std::vector<float> r(16, 0.0f);
+  r[0] = 16777216.0f;
+  r[1] = r[3] = 1.0f;
+  CHECK_EQ(_mm512_reduce_add_ps(from<float, __m512>(r)), 16777218.0f);
+  r[1] = r[3] = 0.0f;
+  r[4] = r[12] = 1.0f;
+  CHECK_EQ(_mm512_reduce_add_ps(from<float, __m512>(r)), 16777218.0f);
+  CHECK_EQ(_mm512_reduce_add_epi32(_mm512_set1_epi32(-3)), -48);
+}
+
+TEST_CASE("emulated AVX-512 table: every quantized and float kernel comes from the AVX-512 files") {
+  const KernelTable t = emulated_table();
+  const KernelTable& scalar = *kernel_table_for(Isa::Scalar);
+  const KernelTable* avx2 = isa_supported(Isa::Avx2) ? kernel_table_for(Isa::Avx2) : &scalar;
+  for (DType type : {DType::F32, DType::F16, DType::BF16, DType::Q8_0, DType::Q4_0, DType::Q4_1,
+                     DType::Q5_0, DType::Q5_1, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    const uint32_t i = static_cast<uint32_t>(type);
+    CHECK(t.weights[i].gemv != scalar.weights[i].gemv);
+    CHECK(t.weights[i].gemv != avx2->weights[i].gemv);
+  }
+  CHECK(t.dot_f32 != avx2->dot_f32);
+  CHECK(t.axpy_f32 != avx2->axpy_f32);
+  check_quant_formats(scalar, t);
+}
+
+TEST_CASE("emulated AVX-512 quant gemv integer parts are exact (power-of-two scales)") {
+  std::mt19937 rng(11);
+  check_quant_exact(*kernel_table_for(Isa::Scalar), emulated_table(), rng);
+}
+
+TEST_CASE("emulated AVX-512 quant gemv equals scalar (bit-identical where required), odd shapes") {
+  std::mt19937 rng(12);
+  check_quant_close(*kernel_table_for(Isa::Scalar), emulated_table(), rng);
+}
+
+TEST_CASE("emulated AVX-512 quant gemv on long rows and many rows equals scalar") {
+  std::mt19937 rng(13);
+  const KernelTable t = emulated_table();
+  check_quant_long_rows(*kernel_table_for(Isa::Scalar), t, rng);
+  check_quant_chunked_rows(*kernel_table_for(Isa::Scalar), t, rng);
+}
+
+TEST_CASE("emulated AVX-512 quant gemv gives the same bits for a row alone or in a group") {
+  std::mt19937 rng(14);
+  check_quant_row_independence(*kernel_table_for(Isa::Scalar), emulated_table(), rng);
+}
+
+TEST_CASE("emulated AVX-512 table's activation quantizers write the scalar blocks") {
+  std::mt19937 rng(16);
+  check_act_quantizers(*kernel_table_for(Isa::Scalar), emulated_table(), rng);
+}
+
+TEST_CASE("emulated AVX-512 float gemv equals scalar within 1e-5 relative, odd shapes") {
+  std::mt19937 rng(2);
+  check_float_gemv(*kernel_table_for(Isa::Scalar), emulated_table(), rng);
+}
+
+TEST_CASE("emulated AVX-512 float gemv gives the same bits for a row alone or in a group") {
+  std::mt19937 rng(3);
+  check_float_row_independence(emulated_table(), rng);
+}
+
+TEST_CASE("emulated AVX-512 dot_f32 and axpy_f32 equal scalar") {
+  std::mt19937 rng(4);
+  check_dot_axpy(*kernel_table_for(Isa::Scalar), emulated_table(), rng);
+}
+
+#else
+
+TEST_CASE("emulated AVX-512 kernels") { SKIP("x86 builds only (the emulated kernels are built there)"); }
+
+#endif
