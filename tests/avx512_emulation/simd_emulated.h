@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <cstring>
 
@@ -210,12 +211,16 @@ inline VD extend(const VS& from) {
 
 // --- loads, stores, casts ------------------------------------------------------------------------
 inline __m128i _mm_loadu_si128(const __m128i* p) { __m128i v; std::memcpy(v.b, p, 16); return v; }
-inline __m128i _mm_load_si128(const __m128i* p) { return _mm_loadu_si128(p); }
+// The aligned forms fault on hardware when the address is not aligned: so does the model.
+inline void require_aligned(const void* p, uintptr_t n) {
+  if (reinterpret_cast<uintptr_t>(p) % n != 0) std::abort();
+}
+inline __m128i _mm_load_si128(const __m128i* p) { require_aligned(p, 16); return _mm_loadu_si128(p); }
 inline __m256i _mm256_loadu_si256(const __m256i* p) { __m256i v; std::memcpy(v.b, p, 32); return v; }
 inline __m512i _mm512_loadu_si512(const void* p) { __m512i v; std::memcpy(v.b, p, 64); return v; }
 inline __m512 _mm512_loadu_ps(const void* p) { __m512 v; std::memcpy(v.b, p, 64); return v; }
-inline void _mm256_store_ps(float* p, __m256 v) { std::memcpy(p, v.b, 32); }
-inline void _mm512_store_ps(void* p, __m512 v) { std::memcpy(p, v.b, 64); }
+inline void _mm256_store_ps(float* p, __m256 v) { require_aligned(p, 32); std::memcpy(p, v.b, 32); }
+inline void _mm512_store_ps(void* p, __m512 v) { require_aligned(p, 64); std::memcpy(p, v.b, 64); }
 inline void _mm512_storeu_ps(void* p, __m512 v) { std::memcpy(p, v.b, 64); }
 
 inline __m512 _mm512_maskz_loadu_ps(__mmask16 k, const void* p) {
