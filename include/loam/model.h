@@ -25,6 +25,9 @@ struct Tensor {
   int64_t ne[4] = {1, 1, 1, 1};
   const void* data = nullptr;
   size_t nbytes = 0;
+  // The first rows() / 8 * 8 rows again in the type's interleaved layout (src/quant/interleave.h),
+  // when load_model built one for the kernels in use; else nullptr. `data` stays the file's.
+  const void* interleaved = nullptr;
 
   int64_t cols() const { return ne[0]; }
   int64_t rows() const { return ne[1] * ne[2] * ne[3]; }
@@ -87,10 +90,14 @@ class Model {
   // Keeps the mapping (and any converted buffers) alive as long as the tensors point into it.
   std::shared_ptr<const MappedFile> mapping;
   std::vector<std::shared_ptr<const std::vector<uint8_t>>> owned_buffers;
+  size_t interleaved_bytes = 0;        // weight bytes copied into an interleaved layout at load
 };
 
 struct LoadOptions {
   std::string tokenizer_path;  // llama2.c tokenizer.bin (required to use text with a .bin model)
+  // Copy the weights of types whose kernels run faster on an interleaved layout (Q4_0 on AVX2)
+  // into that layout. Results are the same either way; off keeps every weight in the mapping.
+  bool interleave = true;
 };
 
 // Loads a GGUF (v2/v3) or llama2.c checkpoint, chosen by the file's magic. Every count, offset and

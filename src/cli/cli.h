@@ -44,9 +44,13 @@ Status default_model_path(std::string& out);
 // Picks the kernel table ($LOAM_ISA); its error names the variable.
 Status select_isa();
 
-// Loads the model, timing it (milliseconds).
-Status load_model_timed(const std::string& path, const std::string& tokenizer_path,
+// Loads the model, timing it (milliseconds). `repack`: interleave weights for faster kernels
+// (LoadOptions::interleave); commands that do not compute with the weights pass false.
+Status load_model_timed(const std::string& path, const std::string& tokenizer_path, bool repack,
                         std::shared_ptr<Model>& out, double& ms);
+
+// "; repacked 580.1 MiB of weights for faster kernels" or "" (for the load log line).
+std::string describe_repack(const Model& model);
 
 // A text model needs a vocabulary; a llama2.c checkpoint without --tokenizer has none.
 Status require_vocab(const Model& model, const std::string& command);

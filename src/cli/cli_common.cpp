@@ -99,16 +99,23 @@ Status select_isa() {
   return select_kernels("");
 }
 
-Status load_model_timed(const std::string& path, const std::string& tokenizer_path,
+Status load_model_timed(const std::string& path, const std::string& tokenizer_path, bool repack,
                         std::shared_ptr<Model>& out, double& ms) {
   Stopwatch clock;
   auto model = std::make_shared<Model>();
   LoadOptions options;
   options.tokenizer_path = tokenizer_path;
+  options.interleave = repack;
   LOAM_TRY(load_model(path, options, *model));
   ms = clock.ms();
   out = std::move(model);
   return Status::ok();
+}
+
+std::string describe_repack(const Model& model) {
+  if (model.interleaved_bytes == 0) return "";
+  return "; repacked " + format_bytes(model.interleaved_bytes) +
+         " of weights for faster kernels (--no-repack: keep them in the mapping)";
 }
 
 Status require_vocab(const Model& model, const std::string& command) {

@@ -159,7 +159,7 @@ int cmd_info(int argc, char** argv) {
 
   std::shared_ptr<Model> model;
   double load_ms = 0.0;
-  if (Status st = load_model_timed(model_path, tokenizer_path, model, load_ms); !st) {
+  if (Status st = load_model_timed(model_path, tokenizer_path, false, model, load_ms); !st) {
     return runtime_error(st.message());
   }
   const Model& m = *model;

@@ -48,6 +48,7 @@ Status write_f32_le(const std::string& path, const std::vector<float>& values) {
 int cmd_logits(int argc, char** argv) {
   std::string model_path, tokenizer_path, tokens_text, out_path;
   int n_ctx = 0, n_threads = 0;
+  bool no_repack = false;
   ArgParser parser("logits", "loam logits -m MODEL --tokens 1,2,3 -o FILE.f32 [options]",
                    "Evaluates the token ids in order (teacher forcing) and writes the logits after\n"
                    "each one: n_tokens rows of n_vocab little-endian float32 values. Works with a\n"
@@ -62,6 +63,8 @@ int cmd_logits(int argc, char** argv) {
                  &n_threads, 1, 4096);
   parser.text("", "--tokenizer", "FILE", "tokenizer.bin (accepted for symmetry; not needed)",
               &tokenizer_path);
+  parser.flag("", "--no-repack", "keep every weight in the file's layout (same results; no copy)",
+              &no_repack);
   parser.epilog("example:\n  loam logits -m models/stories15M.bin --tokens 1,9038,2501,263,931 "
                 "-o stories15M.f32");
   if (int rc = finish_parse(parser, parser.parse(argc, argv, 2)); rc >= 0) return rc;
@@ -79,7 +82,7 @@ int cmd_logits(int argc, char** argv) {
 
   std::shared_ptr<Model> model;
   double load_ms = 0.0;
-  if (Status st = load_model_timed(model_path, tokenizer_path, model, load_ms); !st) {
+  if (Status st = load_model_timed(model_path, tokenizer_path, !no_repack, model, load_ms); !st) {
     return runtime_error(st.message());
   }
   const int n_vocab = model->config.n_vocab;
@@ -109,8 +112,8 @@ int cmd_logits(int argc, char** argv) {
     return runtime_error("internal: expected " + std::to_string(n_tokens) + " rows of logits");
   }
   if (Status st = write_f32_le(out_path, rows); !st) return runtime_error(st.message());
-  log_line("loaded in %.1f ms; %d tokens in %.1f ms; wrote %d rows x %d floats to %s", load_ms,
-           n_tokens, eval_ms, n_tokens, n_vocab, out_path.c_str());
+  log_line("loaded in %.1f ms%s; %d tokens in %.1f ms; wrote %d rows x %d floats to %s", load_ms,
+           describe_repack(*model).c_str(), n_tokens, eval_ms, n_tokens, n_vocab, out_path.c_str());
   return kExitOk;
 }
 

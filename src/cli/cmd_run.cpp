@@ -33,6 +33,7 @@ struct RunOptions {
   int repeat_last_n = 64;  // -1: the whole context
   bool seed_given = false;
   bool echo = false;
+  bool no_repack = false;
   SamplerParams sampling;
 };
 
@@ -104,6 +105,8 @@ void add_options(ArgParser& p, RunOptions& o) {
             "(default 64)", &o.repeat_last_n, -1, kIntMax);
   p.text("", "--tokenizer", "FILE", "tokenizer.bin for a llama2.c checkpoint", &o.tokenizer);
   p.flag("", "--echo", "print the prompt before the generated text", &o.echo);
+  p.flag("", "--no-repack", "keep every weight in the file's layout: no copy at load, slower "
+         "Q4_0 on AVX2 (same output)", &o.no_repack);
 }
 
 }  // namespace
@@ -151,7 +154,7 @@ int cmd_run(int argc, char** argv) {
 
   std::shared_ptr<Model> model;
   double load_ms = 0.0;
-  if (Status st = load_model_timed(o.model, o.tokenizer, model, load_ms); !st) {
+  if (Status st = load_model_timed(o.model, o.tokenizer, !o.no_repack, model, load_ms); !st) {
     return runtime_error(st.message());
   }
   if (Status st = require_vocab(*model, "run"); !st) return runtime_error(st.message());
@@ -184,8 +187,8 @@ int cmd_run(int argc, char** argv) {
 
   // Logs start once the inputs are known to be usable, so a bad model, prompt or option gives
   // nothing on stderr but its error line.
-  log_line("model: %s (%s), loaded in %.1f ms", o.model.c_str(), describe_model(*model).c_str(),
-           load_ms);
+  log_line("model: %s (%s), loaded in %.1f ms%s", o.model.c_str(), describe_model(*model).c_str(),
+           load_ms, describe_repack(*model).c_str());
   if (!o.tokenizer.empty() && model->format == "gguf") {
     log_line("note: --tokenizer ignored: a GGUF file carries its own vocabulary");
   }

@@ -25,6 +25,11 @@ class MappedFile {
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
 
+  // Tells the kernel this process no longer needs the whole pages inside [p, p + n) (a range of
+  // the mapping): they leave its resident set, stay in the page cache, and are read again from
+  // there if touched. Used for weights copied into another layout at load time.
+  void release(const void* p, size_t n) const;
+
  private:
   MappedFile() = default;
 

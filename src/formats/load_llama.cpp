@@ -6,6 +6,7 @@
 #include "formats/llama_loader.h"
 #include "loam/gguf.h"
 #include "loam/model.h"
+#include "model/interleave_weights.h"
 
 namespace loam {
 
@@ -95,6 +96,7 @@ Status load_model(const std::string& path, const LoadOptions& options, Model& ou
   } else {
     LOAM_TRY(load_llama2c_model(*file, options, m));
   }
+  if (options.interleave) LOAM_TRY(interleave_weights(m));
   // Built in a local so `out` is untouched on error.
   out = std::move(m);
   return Status::ok();

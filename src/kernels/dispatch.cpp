@@ -13,6 +13,7 @@ KernelTable build_scalar() {
   t.isa = "scalar";
   register_scalar_float_kernels(t);
   register_scalar_quant_kernels(t);
+  register_scalar_interleaved_kernels(t);
   return t;
 }
 
@@ -37,7 +38,19 @@ const KernelTable* table_storage(Isa isa) {
         KernelTable k = scalar;
         k.isa = "avx512";
         avx2::register_kernels(k);  // AVX-512 CPUs run every AVX2 kernel; wider ones override
+        const KernelTable avx2_only = k;
         avx512::register_kernels(k);
+        // An AVX2 kernel over interleaved weights matches the AVX2 gemv bit for bit, not an
+        // AVX-512 one that replaced it: such types fall back to the scalar (exact, unpreferred)
+        // interleaved kernel, so the weights are not interleaved on this table.
+        for (uint32_t t = 0; t < kDTypeCount; ++t) {
+          TypeKernels& tk = k.weights[t];
+          if (tk.gemv != avx2_only.weights[t].gemv &&
+              tk.gemv_interleaved == avx2_only.weights[t].gemv_interleaved) {
+            tk.gemv_interleaved = scalar.weights[t].gemv_interleaved;
+            tk.prefer_interleaved = false;
+          }
+        }
         return k;
       }();
       return &t;

@@ -21,6 +21,12 @@ using QuantizeActFn = void (*)(const float* x, void* out, int64_t n);
 struct TypeKernels {
   GemvFn gemv = nullptr;         // nullptr: this weight type has no kernel on this path
   DType act_type = DType::F32;   // format gemv expects its activations in
+  // The same product over weights in the type's interleaved layout (quant/interleave.h): `w` is
+  // the start of a group, n_rows a multiple of kInterleaveRows, row_bytes the file layout's.
+  // Every table that has one gives results bit-identical to its own gemv on the file layout.
+  GemvFn gemv_interleaved = nullptr;
+  // gemv_interleaved is faster than gemv here: load_model interleaves weights of this type.
+  bool prefer_interleaved = false;
 };
 
 struct KernelTable {
@@ -35,6 +41,7 @@ struct KernelTable {
 // Each ISA fills in the entries it accelerates on top of a copy of the scalar table.
 void register_scalar_float_kernels(KernelTable& table);
 void register_scalar_quant_kernels(KernelTable& table);
+void register_scalar_interleaved_kernels(KernelTable& table);
 namespace avx2 {
 void register_kernels(KernelTable& table);
 }

@@ -4,6 +4,7 @@
 
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
+#include "quant/interleave.h"
 
 namespace loam {
 
@@ -12,12 +13,17 @@ namespace {
 // Weight rows a thread takes at once when several tokens share the weights: 16 rows of a 4096-wide
 // F16 matrix are 128 KiB, which stays in L2 while every token of the batch is dotted with them.
 constexpr int64_t kRowTile = 16;
+static_assert(kRowTile % kInterleaveRows == 0, "row tiles start on interleaved group boundaries");
 constexpr size_t kMinParallelBytes = 64 * 1024;
 constexpr int64_t kChunkBytes = 128 * 1024;
 
 struct PreparedJob {
   const Tensor* w;
   GemvFn gemv;
+  // Rows [0, interleaved_rows) are computed from w->interleaved (groups of kInterleaveRows), the
+  // rest from the file layout; 0 when the weight has no interleaved copy.
+  GemvFn gemv_interleaved;
+  int64_t interleaved_rows;
   const uint8_t* x;    // [n_tokens][x_stride] activations in the kernel's format
   size_t x_stride;
   float* y;
@@ -44,6 +50,10 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
     PreparedJob& p = prepared[j];
     p.w = w;
     p.gemv = tk.gemv;
+    p.gemv_interleaved = tk.gemv_interleaved;
+    p.interleaved_rows = w->interleaved != nullptr && tk.gemv_interleaved != nullptr
+                             ? w->rows() / kInterleaveRows * kInterleaveRows
+                             : 0;
     p.y = jobs[j].y;
     if (tk.act_type == DType::F32) {
       p.x = reinterpret_cast<const uint8_t*>(jobs[j].x);
@@ -92,17 +102,23 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
     const int64_t rows = p.w->rows();
     const size_t rb = p.w->row_bytes();
     const uint8_t* wdata = static_cast<const uint8_t*>(p.w->data);
+    const uint8_t* idata = static_cast<const uint8_t*>(p.w->interleaved);
+    // Rows [r0, r0 + nr) of one token; r0 is a multiple of kRowTile, hence of kInterleaveRows.
+    auto rows_of_token = [&](int64_t r0, int64_t nr, const uint8_t* x, float* y) {
+      const int64_t ni = std::max<int64_t>(0, std::min(nr, p.interleaved_rows - r0));
+      if (ni > 0) p.gemv_interleaved(idata + r0 * rb, rb, ni, x, p.w->cols(), y + r0);
+      if (nr > ni) p.gemv(wdata + (r0 + ni) * rb, rb, nr - ni, x, p.w->cols(), y + r0 + ni);
+    };
     const int64_t begin = (chunk - first_chunk[j]) * rows_per_chunk[j];
     const int64_t end = std::min(rows, begin + rows_per_chunk[j]);
     if (n_tokens == 1) {
-      p.gemv(wdata + begin * rb, rb, end - begin, p.x, p.w->cols(), p.y + begin);
+      rows_of_token(begin, end - begin, p.x, p.y);
       return;
     }
     for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
       const int64_t nr = std::min(kRowTile, end - r0);
       for (int t = 0; t < n_tokens; ++t)
-        p.gemv(wdata + r0 * rb, rb, nr, p.x + t * p.x_stride, p.w->cols(),
-               p.y + static_cast<size_t>(t) * rows + r0);
+        rows_of_token(r0, nr, p.x + t * p.x_stride, p.y + static_cast<size_t>(t) * rows);
     }
   };
   // Waking the other threads costs a few microseconds; below this much weight data the caller

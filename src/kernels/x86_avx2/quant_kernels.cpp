@@ -246,6 +246,7 @@ void set_gemv(KernelTable& table, DType weight, GemvFn fn) {
 
 void register_quant_k_kernels(KernelTable& table);    // quant_kernels_k.cpp
 void register_quant_act_kernels(KernelTable& table);  // quant_act.cpp
+void register_interleaved_kernels(KernelTable& table);  // interleaved_kernels.cpp
 
 // Activation formats stay the scalar table's (Q8_0 for these types, Q8_K for the K types): the
 // kernels read exactly those blocks, and the AVX2 quantizers write the scalar ones' bytes.
@@ -257,6 +258,7 @@ void register_quant_kernels(KernelTable& table) {
   set_gemv(table, DType::Q5_1, gemv_q8_0_act<Q5_1Kernel>);
   register_quant_k_kernels(table);
   register_quant_act_kernels(table);
+  register_interleaved_kernels(table);
 }
 
 }  // namespace avx2

@@ -1,0 +1,93 @@
+// AVX2 gemv over Q4_0 weights in the interleaved layout (quant/interleave.h), with Q8_0
+// activations. Per group of 8 rows and block column: one 16-byte load and conversion gives the 8
+// rows' scales, and each of four 32-byte loads holds 4 code bytes of every row, one row per 32-bit
+// lane. Multiplying those lanes with the matching 4 activation bytes broadcast to all lanes
+// (maddubs, then madd) leaves each row's sum in its own lane: no per-row loads, no scale gather and
+// no transposition of row sums, which the file layout needs (x86_avx2/quant_kernels.cpp).
+//
+// The integer sums and the float operations per row are those of gemv_q8_0_act<Q4_0Kernel>, so
+// results are bit-identical to it (tested in test_interleaved_weights).
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "kernels/kernel_table.h"
+#include "kernels/x86_avx2/quant_common.h"
+#include "quant/blocks.h"
+#include "quant/interleave.h"
+
+namespace loam {
+namespace avx2 {
+namespace {
+
+static_assert(kInterleaveRows == kRowLanes, "one row per float lane");
+
+constexpr size_t kScaleBytes = 2 * kRowLanes;
+constexpr size_t kColumnBytes = kRowLanes * sizeof(BlockQ4_0);  // one block of each of 8 rows
+// Activation blocks prepared per call and column chunk, as in quant_kernels.cpp.
+constexpr int64_t kChunkBlocks = 1024;
+
+inline int32_t load_i32(const uint8_t* p) { return static_cast<int32_t>(load_u32(p)); }
+
+void gemv_q4_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
+                           int64_t n_cols, float* y) {
+  const BlockQ8_0* xb = static_cast<const BlockQ8_0*>(x);
+  const int64_t n_blocks = n_cols / kQK;
+  const size_t group_bytes = kRowLanes * row_bytes;
+  alignas(32) float dx[kChunkBlocks];       // [block] activation scale
+  alignas(32) int32_t a_sum[kChunkBlocks];  // [block] 8 x the sum of the activation codes
+  if (n_blocks == 0) {
+    for (int64_t r = 0; r < n_rows; ++r) y[r] = 0.0f;
+    return;
+  }
+  const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t c0 = 0; c0 < n_blocks; c0 += kChunkBlocks) {
+    const int64_t nb = n_blocks - c0 < kChunkBlocks ? n_blocks - c0 : kChunkBlocks;
+    const BlockQ8_0* xc = xb + c0;
+    for (int64_t b = 0; b < nb; ++b) {
+      dx[b] = _cvtsh_ss(xc[b].d);
+      // Codes are stored 0..15 for weights code - 8: the centre is taken off once per block.
+      const __m256i a = load_256(xc[b].qs);
+      const __m256i s = broadcast_sum(
+          _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), a), ones));
+      a_sum[b] = _mm256_cvtsi256_si32(s);
+    }
+    for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
+      const uint8_t* group = w + static_cast<size_t>(r0 / kRowLanes) * group_bytes +
+                             static_cast<size_t>(c0) * kColumnBytes;
+      const uint8_t* next_group = group + group_bytes;
+      __m256 acc = c0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(y + r0);  // lane r: row r
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* col = group + static_cast<size_t>(b) * kColumnBytes;
+        prefetch_next_group(next_group, static_cast<size_t>(b) * sizeof(BlockQ4_0), sizeof(BlockQ4_0));
+        const uint8_t* a = reinterpret_cast<const uint8_t*>(xc[b].qs);
+        // int16 lanes: per row, pairs of products; at most 4 x 2 x 2 x 15 x 127 = 30480 in total.
+        __m256i s16 = _mm256_setzero_si256();
+        for (int i = 0; i < 4; ++i) {
+          const __m256i q = load_256(col + kScaleBytes + 32 * i);
+          const __m256i lo = _mm256_and_si256(q, low_nibbles);                       // elements 4i..
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_nibbles);  // 16+4i..
+          s16 = _mm256_add_epi16(
+              s16, _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(load_i32(a + 4 * i))),
+                                    _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load_i32(a + 16 + 4 * i)))));
+        }
+        const __m256i sums = _mm256_sub_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(a_sum[b]));
+        const __m256 d = _mm256_cvtph_ps(load_128(col));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(d, _mm256_set1_ps(dx[b])), acc);
+      }
+      _mm256_storeu_ps(y + r0, acc);
+    }
+  }
+}
+
+}  // namespace
+
+void register_interleaved_kernels(KernelTable& table) {
+  TypeKernels& q4_0 = table.weights[static_cast<uint32_t>(DType::Q4_0)];
+  q4_0.gemv_interleaved = gemv_q4_0_interleaved;
+  q4_0.prefer_interleaved = true;
+}
+
+}  // namespace avx2
+}  // namespace loam
