@@ -29,16 +29,25 @@ constexpr int64_t kMaxChunks = (int64_t{1} << kCountBits) - 1;
 constexpr uint64_t kCountMask = (uint64_t{1} << kCountBits) - 1;
 
 inline uint32_t generation_of(uint64_t claim) { return static_cast<uint32_t>(claim >> (2 * kCountBits)); }
-inline int64_t count_of(uint64_t claim) { return static_cast<int64_t>((claim >> kCountBits) & kCountMask); }
-inline int64_t next_of(uint64_t claim) { return static_cast<int64_t>(claim & kCountMask); }
 inline uint64_t make_claim(uint32_t generation, int64_t count) {
   return (static_cast<uint64_t>(generation & 0xffffffu) << (2 * kCountBits)) |
          (static_cast<uint64_t>(count) << kCountBits);
 }
 
+constexpr int kShareBits = 24;  // > kCountBits: a share holds chunk indices below kMaxChunks
+constexpr uint64_t kShareMask = (uint64_t{1} << kShareBits) - 1;
+inline uint32_t share_generation(uint64_t w) { return static_cast<uint32_t>(w >> (2 * kShareBits)); }
+inline int64_t share_next(uint64_t w) { return static_cast<int64_t>((w >> kShareBits) & kShareMask); }
+inline int64_t share_end(uint64_t w) { return static_cast<int64_t>(w & kShareMask); }
+inline uint64_t make_share(uint32_t generation, int64_t next, int64_t end) {
+  return (static_cast<uint64_t>(generation & 0xffffu) << (2 * kShareBits)) |
+         (static_cast<uint64_t>(next) << kShareBits) | static_cast<uint64_t>(end);
+}
+
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(n_threads < 1 ? 1 : n_threads), shares_(new Share[static_cast<size_t>(n_threads_)]) {
   workers_.reserve(static_cast<size_t>(n_threads_ - 1));
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
@@ -54,17 +63,24 @@ ThreadPool::~ThreadPool() {
 }
 
 void ThreadPool::work_on(uint32_t generation, int thread_index) {
-  uint64_t cur = claim_.load(std::memory_order_acquire);
-  for (;;) {
-    if (generation_of(cur) != generation) return;  // a newer job: this one is finished
-    const int64_t chunk = next_of(cur);
-    if (chunk >= count_of(cur)) return;
-    if (!claim_.compare_exchange_weak(cur, cur + 1, std::memory_order_acq_rel,
-                                      std::memory_order_acquire))
-      continue;  // cur was reloaded
-    (*task_)(chunk, thread_index);
-    done_.fetch_add(1, std::memory_order_acq_rel);
-    cur = claim_.load(std::memory_order_acquire);
+  const uint32_t g = generation & 0xffffu;
+  // k = 0: this thread's own share, from the front; then the others', from the back.
+  for (int k = 0; k < n_threads_; ++k) {
+    std::atomic<uint64_t>& share = shares_[(thread_index + k) % n_threads_].word;
+    uint64_t cur = share.load(std::memory_order_acquire);
+    for (;;) {
+      if (share_generation(cur) != g) return;  // a newer job: this one is finished
+      const int64_t next = share_next(cur), end = share_end(cur);
+      if (next >= end) break;
+      const int64_t chunk = k == 0 ? next : end - 1;
+      const uint64_t rest = k == 0 ? make_share(g, next + 1, end) : make_share(g, next, end - 1);
+      if (!share.compare_exchange_weak(cur, rest, std::memory_order_acq_rel,
+                                       std::memory_order_acquire))
+        continue;  // cur was reloaded
+      (*task_)(chunk, thread_index);
+      done_.fetch_add(1, std::memory_order_acq_rel);
+      cur = share.load(std::memory_order_acquire);
+    }
   }
 }
 
@@ -84,6 +100,12 @@ void ThreadPool::parallel_for(int64_t n_chunks, const std::function<void(int64_t
   task_ = &fn;
   done_.store(0, std::memory_order_relaxed);
   const uint32_t generation = (generation_of(claim_.load(std::memory_order_relaxed)) + 1) & 0xffffffu;
+  for (int t = 0; t < n_threads_; ++t) {
+    int64_t begin, end;
+    split(n_chunks, 1, t, n_threads_, begin, end);
+    // Release: a thread still looking at the previous job's shares sees task_ with the new word.
+    shares_[t].word.store(make_share(generation, begin, end), std::memory_order_release);
+  }
   claim_.store(make_claim(generation, n_chunks), std::memory_order_seq_cst);
   // seq_cst store above / load here pair with the sleeper's increment and re-check under the
   // lock: either we see the sleeper and notify, or it sees the new generation and never sleeps.

@@ -1,9 +1,12 @@
 // A persistent pool of worker threads for the forward pass.
 //
-// Work is cut into chunks that threads claim one at a time from a shared counter, so a thread
-// that loses its core (a busy laptop, an oversubscribed CI machine) delays nothing: the others
-// take the remaining chunks. Each chunk is computed the same way whichever thread runs it, so
-// results never depend on the thread count or on scheduling.
+// Work is cut into chunks. Each thread owns a contiguous share of them and takes its chunks front
+// to back, so each thread reads weights as one sequential stream that the prefetchers follow
+// (decode of a 1.1B Q4_K_M model measured 11-20% faster than with chunks handed out in turn);
+// a thread that has finished its share steals chunks from the back of the others' shares, so a
+// thread that loses its core (a busy laptop, an oversubscribed CI machine) delays nothing. Each
+// chunk is computed the same way whichever thread runs it, so results never depend on the thread
+// count or on scheduling.
 //
 // Workers spin briefly, then yield, then sleep: decode issues a few hundred short parallel
 // sections per token and a condition-variable wake-up for each would cost more than the work.
@@ -13,6 +16,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -51,9 +55,15 @@ class ThreadPool {
   // The current job. Written by the caller only while no chunk of it can be claimed: before it
   // publishes the job's generation, and after every chunk of the previous job is done.
   const std::function<void(int64_t, int)>* task_ = nullptr;
-  // [generation:24][chunk count:20][next chunk:20]. One word, so a thread holding an old
-  // generation can never claim a chunk of a newer job, nor misread its size.
+  // [generation:24][chunk count:20][unused:20]: publishes a job to the workers.
   std::atomic<uint64_t> claim_{0};
+  // Per thread, its share of the current job's chunks not yet claimed:
+  // [generation:16][next:24][end:24]. The owner claims `next`, thieves `end - 1`; the generation
+  // in the same word keeps a thread holding an old job from claiming a chunk of a newer one.
+  struct alignas(64) Share {
+    std::atomic<uint64_t> word{0};
+  };
+  std::unique_ptr<Share[]> shares_;
   std::atomic<int64_t> done_{0};
   std::atomic<bool> stop_{false};
   std::mutex mutex_;
