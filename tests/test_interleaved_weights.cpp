@@ -26,25 +26,37 @@ using namespace loam;
 
 namespace {
 
-// n_rows rows of n_blocks random Q4_0 blocks (finite scales in [-4, 4], every code possible).
-std::vector<uint8_t> random_q4_0_rows(std::mt19937& rng, int64_t n_rows, int64_t n_blocks) {
-  std::vector<uint8_t> out(static_cast<size_t>(n_rows * n_blocks) * sizeof(BlockQ4_0));
+// n_rows rows of n_blocks random blocks of `type` (Q4_0 or Q4_K): finite f16 scales in [-4, 4],
+// every other byte random (every code, every packed sub-block scale and min).
+std::vector<uint8_t> random_rows(DType type, std::mt19937& rng, int64_t n_rows, int64_t n_blocks) {
+  const size_t block = type == DType::Q4_0 ? sizeof(BlockQ4_0) : sizeof(BlockQ4_K);
+  const int n_halves = type == DType::Q4_0 ? 1 : 2;  // d, and dmin for Q4_K, lead the block
+  std::vector<uint8_t> out(static_cast<size_t>(n_rows * n_blocks) * block);
   std::uniform_real_distribution<float> scale(-4.0f, 4.0f);
-  for (int64_t i = 0; i < n_rows * n_blocks; ++i) {
-    BlockQ4_0 b;
-    b.d = fp32_to_fp16(scale(rng));
-    for (uint8_t& q : b.qs) q = static_cast<uint8_t>(rng());
-    std::memcpy(out.data() + i * sizeof(BlockQ4_0), &b, sizeof b);
-  }
+  for (uint8_t& byte : out) byte = static_cast<uint8_t>(rng());
+  for (int64_t i = 0; i < n_rows * n_blocks; ++i)
+    for (int h = 0; h < n_halves; ++h) {
+      const uint16_t v = fp32_to_fp16(scale(rng));
+      std::memcpy(out.data() + i * block + 2 * h, &v, 2);
+    }
   return out;
 }
 
-std::vector<BlockQ8_0> random_activations(std::mt19937& rng, int64_t n_cols) {
+int block_elements(DType type) { return type == DType::Q4_0 ? kQK : kQKK; }
+size_t block_bytes(DType type) { return type == DType::Q4_0 ? sizeof(BlockQ4_0) : sizeof(BlockQ4_K); }
+
+// Activations quantized to the type's activation format.
+std::vector<uint8_t> random_activations(DType type, std::mt19937& rng, int64_t n_cols) {
   std::vector<float> x(static_cast<size_t>(n_cols));
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (float& v : x) v = normal(rng);
-  std::vector<BlockQ8_0> q(static_cast<size_t>(n_cols / kQK));
-  quantize_row_q8_0(x.data(), q.data(), n_cols);
+  if (type == DType::Q4_0) {
+    std::vector<uint8_t> q(static_cast<size_t>(n_cols / kQK) * sizeof(BlockQ8_0));
+    quantize_row_q8_0(x.data(), reinterpret_cast<BlockQ8_0*>(q.data()), n_cols);
+    return q;
+  }
+  std::vector<uint8_t> q(static_cast<size_t>(n_cols / kQKK) * sizeof(BlockQ8_K));
+  quantize_row_q8_K(x.data(), reinterpret_cast<BlockQ8_K*>(q.data()), n_cols);
   return q;
 }
 
@@ -70,7 +82,7 @@ TEST_CASE("Q4_0 interleaved layout: scales first, then 4-byte code runs of the 8
       for (int j = 0; j < 16; ++j) blk.qs[j] = static_cast<uint8_t>((16 * (r + 8 * b) + j) & 0xFF);
       std::memcpy(rows.data() + r * rb + b * sizeof(BlockQ4_0), &blk, sizeof blk);
     }
-  interleave_rows(DType::Q4_0, rows.data(), rb, 1, inter.data());
+  interleave_rows(DType::Q4_0, rows.data(), 2 * kQK, 1, inter.data());
   // Block column 1 starts at byte 144; its scale of row 3 is at 144 + 2 * 3 (little endian).
   CHECK_EQ(inter[144 + 6], 0x03);
   CHECK_EQ(inter[144 + 7], 0x01);
@@ -80,43 +92,84 @@ TEST_CASE("Q4_0 interleaved layout: scales first, then 4-byte code runs of the 8
   for (int k = 0; k < 4; ++k) CHECK_EQ(inter[144 + 16 + 96 + 28 + k], (16 * 15 + 12 + k) & 0xFF);
 }
 
+TEST_CASE("Q4_K interleaved layout: unpacked scales and mins, then 4-byte code runs") {
+  // One group of 8 rows x 1 super-block. Row r: d = 0x3C00 + r, dmin = 0x4000 + r, 6-bit
+  // sub-block scales sc_j = j + r and mins m_j = 40 + j - r packed the file's way by hand, and
+  // code bytes qs[k] = k ^ r.
+  std::vector<uint8_t> rows(8 * sizeof(BlockQ4_K)), inter(interleaved_group_bytes(DType::Q4_K, kQKK));
+  for (int r = 0; r < 8; ++r) {
+    BlockQ4_K b;
+    b.d = static_cast<uint16_t>(0x3C00 + r);
+    b.dmin = static_cast<uint16_t>(0x4000 + r);
+    int sc[8], m[8];
+    for (int j = 0; j < 8; ++j) sc[j] = j + r, m[j] = 40 + j - r;
+    // Sub-blocks 0..3: six bits in bytes 0..3 / 4..7; 4..7: low nibbles in bytes 8..11 (scale
+    // low, min high), top two bits in bits 6..7 of bytes 0..3 (scales) and 4..7 (mins).
+    for (int j = 0; j < 4; ++j) {
+      b.scales[j] = static_cast<uint8_t>(sc[j] | ((sc[j + 4] >> 4) << 6));
+      b.scales[j + 4] = static_cast<uint8_t>(m[j] | ((m[j + 4] >> 4) << 6));
+      b.scales[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | ((m[j + 4] & 15) << 4));
+    }
+    for (int k = 0; k < kQKK / 2; ++k) b.qs[k] = static_cast<uint8_t>(k ^ r);
+    std::memcpy(rows.data() + r * sizeof(BlockQ4_K), &b, sizeof b);
+  }
+  interleave_rows(DType::Q4_K, rows.data(), kQKK, 1, inter.data());
+  REQUIRE(inter.size() == 1184);
+  CHECK_EQ(inter[2 * 5], 0x05);            // d of row 5, low byte
+  CHECK_EQ(inter[2 * 5 + 1], 0x3C);
+  CHECK_EQ(inter[16 + 2 * 6 + 1], 0x40);   // dmin of row 6, high byte
+  CHECK_EQ(inter[32 + 8 * 6 + 3], 6 + 3);  // scale of sub-block 6, row 3
+  CHECK_EQ(inter[96 + 16 * 2 + 2 * 7 + 0], 40 + 4 - 7);  // min of sub-block 4, row 7
+  CHECK_EQ(inter[96 + 16 * 3 + 2 * 1 + 1], 40 + 7 - 1);  // min of sub-block 7, row 1
+  // Run 8c + i = 8 * 2 + 5 holds qs[64 + 20 .. +3]; row 4's bytes at 4 * 4.
+  for (int k = 0; k < 4; ++k) CHECK_EQ(inter[160 + 32 * 21 + 16 + k], (84 + k) ^ 4);
+}
+
 TEST_CASE("interleave then deinterleave gives back every row byte for byte") {
   std::mt19937 rng(7);
-  for (int64_t n_blocks : {1, 2, 5, 64}) {
-    const size_t rb = static_cast<size_t>(n_blocks) * sizeof(BlockQ4_0);
-    const std::vector<uint8_t> rows = random_q4_0_rows(rng, 24, n_blocks);
-    std::vector<uint8_t> inter(rows.size()), back(rb);
-    interleave_rows(DType::Q4_0, rows.data(), rb, 3, inter.data());
-    for (int g = 0; g < 3; ++g)
-      for (int r = 0; r < 8; ++r) {
-        deinterleave_row(DType::Q4_0, inter.data() + g * 8 * rb, rb, r, back.data());
-        CHECK(std::memcmp(back.data(), rows.data() + (g * 8 + r) * rb, rb) == 0);
-      }
+  for (DType type : {DType::Q4_0, DType::Q4_K}) {
+    for (int64_t n_blocks : {1, 2, 5, 11}) {
+      const int64_t n_cols = n_blocks * block_elements(type);
+      const size_t rb = static_cast<size_t>(n_blocks) * block_bytes(type);
+      const size_t gb = interleaved_group_bytes(type, n_cols);
+      const std::vector<uint8_t> rows = random_rows(type, rng, 24, n_blocks);
+      std::vector<uint8_t> inter(3 * gb), back(rb);
+      interleave_rows(type, rows.data(), n_cols, 3, inter.data());
+      for (int g = 0; g < 3; ++g)
+        for (int r = 0; r < 8; ++r) {
+          deinterleave_row(type, inter.data() + g * gb, n_cols, r, back.data());
+          CHECK(std::memcmp(back.data(), rows.data() + (g * 8 + r) * rb, rb) == 0);
+        }
+    }
   }
 }
 
-TEST_CASE("every table's interleaved Q4_0 gemv equals its file-layout gemv bit for bit") {
+TEST_CASE("every table's interleaved gemv equals its file-layout gemv bit for bit") {
   std::mt19937 rng(11);
-  // 1025 blocks: past the kernels' 1024-block column chunk, whose sums continue from y.
-  for (int64_t n_blocks : {1, 2, 3, 5, 64, 1025}) {
-    for (int64_t n_rows : {8, 16, 24}) {
-      const int64_t n_cols = n_blocks * kQK;
-      const size_t rb = static_cast<size_t>(n_blocks) * sizeof(BlockQ4_0);
-      const std::vector<uint8_t> rows = random_q4_0_rows(rng, n_rows, n_blocks);
-      std::vector<uint8_t> inter(rows.size());
-      interleave_rows(DType::Q4_0, rows.data(), rb, n_rows / 8, inter.data());
-      const std::vector<BlockQ8_0> x = random_activations(rng, n_cols);
-      for (const KernelTable* kt : tables()) {
-        const TypeKernels& tk = kt->weights[static_cast<uint32_t>(DType::Q4_0)];
-        REQUIRE(tk.gemv_interleaved != nullptr);
-        std::vector<float> want(n_rows), got(n_rows, -1.0f);
-        tk.gemv(rows.data(), rb, n_rows, x.data(), n_cols, want.data());
-        tk.gemv_interleaved(inter.data(), rb, n_rows, x.data(), n_cols, got.data());
-        int mismatches = 0;
-        for (int64_t r = 0; r < n_rows; ++r) mismatches += same_bits(want[r], got[r]) ? 0 : 1;
-        if (mismatches != 0)
-          FAIL(std::string(kt->isa) + ": " + std::to_string(mismatches) + " rows differ, " +
-               std::to_string(n_rows) + " rows x " + std::to_string(n_blocks) + " blocks");
+  for (DType type : {DType::Q4_0, DType::Q4_K}) {
+    // Q4_0: 1025 blocks is past the kernels' 1024-block column chunk, whose sums continue from y.
+    const std::vector<int64_t> block_counts =
+        type == DType::Q4_0 ? std::vector<int64_t>{1, 2, 3, 5, 64, 1025} : std::vector<int64_t>{1, 2, 3, 11};
+    for (int64_t n_blocks : block_counts) {
+      for (int64_t n_rows : {8, 16, 24}) {
+        const int64_t n_cols = n_blocks * block_elements(type);
+        const size_t rb = static_cast<size_t>(n_blocks) * block_bytes(type);
+        const std::vector<uint8_t> rows = random_rows(type, rng, n_rows, n_blocks);
+        std::vector<uint8_t> inter(static_cast<size_t>(n_rows / 8) * interleaved_group_bytes(type, n_cols));
+        interleave_rows(type, rows.data(), n_cols, n_rows / 8, inter.data());
+        const std::vector<uint8_t> x = random_activations(type, rng, n_cols);
+        for (const KernelTable* kt : tables()) {
+          const TypeKernels& tk = kt->weights[static_cast<uint32_t>(type)];
+          REQUIRE(tk.gemv_interleaved != nullptr);
+          std::vector<float> want(n_rows), got(n_rows, -1.0f);
+          tk.gemv(rows.data(), rb, n_rows, x.data(), n_cols, want.data());
+          tk.gemv_interleaved(inter.data(), rb, n_rows, x.data(), n_cols, got.data());
+          int mismatches = 0;
+          for (int64_t r = 0; r < n_rows; ++r) mismatches += same_bits(want[r], got[r]) ? 0 : 1;
+          if (mismatches != 0)
+            FAIL(std::string(kt->isa) + " " + dtype_name(type) + ": " + std::to_string(mismatches) +
+                 " rows differ, " + std::to_string(n_rows) + " rows x " + std::to_string(n_blocks) + " blocks");
+        }
       }
     }
   }
@@ -124,14 +177,14 @@ TEST_CASE("every table's interleaved Q4_0 gemv equals its file-layout gemv bit f
 
 TEST_CASE("matmul over an interleaved weight with a tail of rows equals the file layout") {
   std::mt19937 rng(13);
-  const int64_t n_rows = 8 * 5 + 3, n_blocks = 8, n_cols = n_blocks * kQK;
-  const size_t rb = static_cast<size_t>(n_blocks) * sizeof(BlockQ4_0);
-  const std::vector<uint8_t> rows = random_q4_0_rows(rng, n_rows, n_blocks);
-  std::vector<uint8_t> inter(static_cast<size_t>(n_rows / 8 * 8) * rb);
-  interleave_rows(DType::Q4_0, rows.data(), rb, n_rows / 8, inter.data());
+  for (DType type : {DType::Q4_0, DType::Q4_K}) {
+  const int64_t n_rows = 8 * 5 + 3, n_blocks = 2, n_cols = n_blocks * block_elements(type);
+  const std::vector<uint8_t> rows = random_rows(type, rng, n_rows, n_blocks);
+  std::vector<uint8_t> inter(static_cast<size_t>(n_rows / 8) * interleaved_group_bytes(type, n_cols));
+  interleave_rows(type, rows.data(), n_cols, n_rows / 8, inter.data());
   Tensor plain;
   plain.name = "w";
-  plain.type = DType::Q4_0;
+  plain.type = type;
   plain.n_dims = 2;
   plain.ne[0] = n_cols;
   plain.ne[1] = n_rows;
@@ -153,24 +206,25 @@ TEST_CASE("matmul over an interleaved weight with a tail of rows equals the file
     matmul(pool, &b, 1, nt, scratch);
     for (size_t i = 0; i < want.size(); ++i)
       if (!same_bits(want[i], got[i])) {
-        FAIL("tokens " + std::to_string(nt) + ", output " + std::to_string(i) + ": " +
+        FAIL(std::string(dtype_name(type)) + ", tokens " + std::to_string(nt) + ", output " + std::to_string(i) + ": " +
              std::to_string(want[i]) + " vs " + std::to_string(got[i]));
         break;
       }
   }
+  }
 }
 
-TEST_CASE("synth-tiny-Q4_0: the same logits with and without interleaved weights") {
-  const std::string path = loam_test::shared_file("models/synth/synth-tiny-Q4_0.gguf");
+void check_same_logits(const std::string& file, DType type) {
+  const std::string path = loam_test::shared_file("models/synth/" + file);
   auto with = std::make_shared<Model>(), without = std::make_shared<Model>();
   LoadOptions on, off;
   off.interleave = false;
   REQUIRE(load_model(path, on, *with));
   REQUIRE(load_model(path, off, *without));
   CHECK_EQ(without->interleaved_bytes, size_t{0});
-  if (kernels().weights[static_cast<uint32_t>(DType::Q4_0)].prefer_interleaved) {
+  if (kernels().weights[static_cast<uint32_t>(type)].prefer_interleaved) {
     CHECK(with->interleaved_bytes > 0);
-    CHECK(with->layers[0].ffn_down.type != DType::Q4_0 || with->layers[0].ffn_down.interleaved);
+    CHECK(with->layers[0].ffn_gate.type != type || with->layers[0].ffn_gate.interleaved);
   } else {
     CHECK_EQ(with->interleaved_bytes, size_t{0});
   }
@@ -187,4 +241,9 @@ TEST_CASE("synth-tiny-Q4_0: the same logits with and without interleaved weights
   int differ = 0;
   for (size_t i = 0; i < a.size(); ++i) differ += same_bits(a[i], b[i]) ? 0 : 1;
   CHECK_EQ(differ, 0);
+}
+
+TEST_CASE("synth-tiny-Q4_0 and Q4_K_M: the same logits with and without interleaved weights") {
+  check_same_logits("synth-tiny-Q4_0.gguf", DType::Q4_0);
+  check_same_logits("synth-tiny-Q4_K_M.gguf", DType::Q4_K);
 }

@@ -25,8 +25,9 @@ struct Tensor {
   int64_t ne[4] = {1, 1, 1, 1};
   const void* data = nullptr;
   size_t nbytes = 0;
-  // The first rows() / 8 * 8 rows again in the type's interleaved layout (src/quant/interleave.h),
-  // when load_model built one for the kernels in use; else nullptr. `data` stays the file's.
+  // The first rows() / 8 * 8 rows again in the type's interleaved layout (src/quant/interleave.h;
+  // group g at g * interleaved_group_bytes), when load_model built one for the kernels in use;
+  // else nullptr. `data` stays the file's.
   const void* interleaved = nullptr;
 
   int64_t cols() const { return ne[0]; }

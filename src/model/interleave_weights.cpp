@@ -17,7 +17,7 @@ Status interleave_tensor(Model& m, Tensor& t, bool keep_mapped) {
     return Status::ok();
   const int64_t n_groups = t.rows() / kInterleaveRows;
   if (n_groups == 0) return Status::ok();
-  const size_t bytes = static_cast<size_t>(n_groups) * kInterleaveRows * t.row_bytes();
+  const size_t bytes = static_cast<size_t>(n_groups) * interleaved_group_bytes(t.type, t.cols());
   std::shared_ptr<std::vector<uint8_t>> buf;
   try {
     buf = std::make_shared<std::vector<uint8_t>>(bytes);
@@ -25,11 +25,12 @@ Status interleave_tensor(Model& m, Tensor& t, bool keep_mapped) {
     return Status::error(m.path + ": out of memory interleaving " + t.name + " (" +
                          std::to_string(bytes >> 20) + " MiB); --no-repack avoids the copy");
   }
-  interleave_rows(t.type, static_cast<const uint8_t*>(t.data), t.row_bytes(), n_groups, buf->data());
+  interleave_rows(t.type, static_cast<const uint8_t*>(t.data), t.cols(), n_groups, buf->data());
   t.interleaved = buf->data();
   m.interleaved_bytes += bytes;
   // The file's copy of those rows is no longer read (the tail rows past the last group still are).
-  if (!keep_mapped && m.mapping) m.mapping->release(t.data, bytes);
+  if (!keep_mapped && m.mapping)
+    m.mapping->release(t.data, static_cast<size_t>(n_groups) * kInterleaveRows * t.row_bytes());
   m.owned_buffers.push_back(std::move(buf));
   return Status::ok();
 }

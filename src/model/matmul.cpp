@@ -24,6 +24,7 @@ struct PreparedJob {
   // rest from the file layout; 0 when the weight has no interleaved copy.
   GemvFn gemv_interleaved;
   int64_t interleaved_rows;
+  size_t interleaved_group_bytes;
   const uint8_t* x;    // [n_tokens][x_stride] activations in the kernel's format
   size_t x_stride;
   float* y;
@@ -54,6 +55,7 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
     p.interleaved_rows = w->interleaved != nullptr && tk.gemv_interleaved != nullptr
                              ? w->rows() / kInterleaveRows * kInterleaveRows
                              : 0;
+    p.interleaved_group_bytes = interleaved_group_bytes(w->type, w->cols());
     p.y = jobs[j].y;
     if (tk.act_type == DType::F32) {
       p.x = reinterpret_cast<const uint8_t*>(jobs[j].x);
@@ -106,7 +108,9 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
     // Rows [r0, r0 + nr) of one token; r0 is a multiple of kRowTile, hence of kInterleaveRows.
     auto rows_of_token = [&](int64_t r0, int64_t nr, const uint8_t* x, float* y) {
       const int64_t ni = std::max<int64_t>(0, std::min(nr, p.interleaved_rows - r0));
-      if (ni > 0) p.gemv_interleaved(idata + r0 * rb, rb, ni, x, p.w->cols(), y + r0);
+      if (ni > 0)
+        p.gemv_interleaved(idata + r0 / kInterleaveRows * p.interleaved_group_bytes, rb, ni, x,
+                           p.w->cols(), y + r0);
       if (nr > ni) p.gemv(wdata + (r0 + ni) * rb, rb, nr - ni, x, p.w->cols(), y + r0 + ni);
     };
     const int64_t begin = (chunk - first_chunk[j]) * rows_per_chunk[j];

@@ -3,51 +3,124 @@
 #include <cstring>
 
 #include "quant/blocks.h"
+#include "quant/k_scales.h"
 
 namespace loam {
 
 namespace {
 
-constexpr size_t kScaleBytes = 2 * kInterleaveRows;     // 8 f16 scales
-constexpr size_t kChunkBytes = 4 * kInterleaveRows;     // 4 code bytes of each of 8 rows
-constexpr int kChunks = (kQK / 2) / 4;                  // 16 code bytes per row = 4 chunks
-static_assert(kScaleBytes + kChunks * kChunkBytes == kInterleaveRows * sizeof(BlockQ4_0),
-              "an interleaved Q4_0 group column takes the bytes of its 8 blocks");
+constexpr int kRows = kInterleaveRows;
+
+// --- Q4_0 ----------------------------------------------------------------------------------------
+constexpr size_t kQ4_0Scales = 2 * kRows;   // 8 f16 scales
+constexpr size_t kRunBytes = 4 * kRows;     // 4 code bytes of each of 8 rows
+constexpr int kQ4_0Runs = (kQK / 2) / 4;    // 16 code bytes per row = 4 runs
+constexpr size_t kQ4_0Column = kRows * sizeof(BlockQ4_0);
+static_assert(kQ4_0Scales + kQ4_0Runs * kRunBytes == kQ4_0Column, "Q4_0 x 8 column size");
+
+// --- Q4_K ----------------------------------------------------------------------------------------
+constexpr size_t kQ4_KDmin = 2 * kRows;
+constexpr size_t kQ4_KScales = 4 * kRows;
+constexpr size_t kQ4_KMins = kQ4_KScales + 8 * kRows;
+constexpr size_t kQ4_KCodes = kQ4_KMins + 8 * kRows;
+constexpr int kQ4_KRuns = (kQKK / 2) / 4;  // 128 code bytes per row = 32 runs
+constexpr size_t kQ4_KColumn = kQ4_KCodes + kQ4_KRuns * kRunBytes;
+static_assert(kQ4_KColumn == 1184, "Q4_K x 8 column size (documented in interleave.h)");
+
+void column_q4_0(const uint8_t* const blocks[kRows], uint8_t* out) {
+  for (int r = 0; r < kRows; ++r) {
+    std::memcpy(out + 2 * r, blocks[r] + offsetof(BlockQ4_0, d), 2);
+    for (int i = 0; i < kQ4_0Runs; ++i)
+      std::memcpy(out + kQ4_0Scales + i * kRunBytes + 4 * r, blocks[r] + offsetof(BlockQ4_0, qs) + 4 * i, 4);
+  }
+}
+
+void uncolumn_q4_0(const uint8_t* in, int r, uint8_t* block) {
+  std::memcpy(block + offsetof(BlockQ4_0, d), in + 2 * r, 2);
+  for (int i = 0; i < kQ4_0Runs; ++i)
+    std::memcpy(block + offsetof(BlockQ4_0, qs) + 4 * i, in + kQ4_0Scales + i * kRunBytes + 4 * r, 4);
+}
+
+void column_q4_K(const uint8_t* const blocks[kRows], uint8_t* out) {
+  for (int r = 0; r < kRows; ++r) {
+    const uint8_t* b = blocks[r];
+    std::memcpy(out + 2 * r, b + offsetof(BlockQ4_K, d), 2);
+    std::memcpy(out + kQ4_KDmin + 2 * r, b + offsetof(BlockQ4_K, dmin), 2);
+    for (int j = 0; j < 8; ++j) {
+      int sc, m;
+      k_scale_min(j, b + offsetof(BlockQ4_K, scales), sc, m);
+      out[kQ4_KScales + 8 * j + r] = static_cast<uint8_t>(sc);
+      out[kQ4_KMins + 16 * (j / 2) + 2 * r + (j % 2)] = static_cast<uint8_t>(m);
+    }
+    for (int run = 0; run < kQ4_KRuns; ++run)
+      std::memcpy(out + kQ4_KCodes + run * kRunBytes + 4 * r, b + offsetof(BlockQ4_K, qs) + 4 * run, 4);
+  }
+}
+
+void uncolumn_q4_K(const uint8_t* in, int r, uint8_t* block) {
+  std::memcpy(block + offsetof(BlockQ4_K, d), in + 2 * r, 2);
+  std::memcpy(block + offsetof(BlockQ4_K, dmin), in + kQ4_KDmin + 2 * r, 2);
+  uint8_t sc[8], m[8];
+  for (int j = 0; j < 8; ++j) {
+    sc[j] = in[kQ4_KScales + 8 * j + r];
+    m[j] = in[kQ4_KMins + 16 * (j / 2) + 2 * r + (j % 2)];
+  }
+  // Every bit of the 12 packed bytes holds one bit of one scale or min, so this restores them.
+  pack_k_scales(sc, m, block + offsetof(BlockQ4_K, scales));
+  for (int run = 0; run < kQ4_KRuns; ++run)
+    std::memcpy(block + offsetof(BlockQ4_K, qs) + 4 * run, in + kQ4_KCodes + run * kRunBytes + 4 * r, 4);
+}
+
+struct Layout {
+  size_t block_bytes;   // file layout
+  size_t column_bytes;  // interleaved, per block column of a group
+  int block_elements;
+  void (*column)(const uint8_t* const blocks[kRows], uint8_t* out);
+  void (*uncolumn)(const uint8_t* in, int r, uint8_t* block);
+};
+
+const Layout* layout_of(DType type) {
+  static const Layout q4_0{sizeof(BlockQ4_0), kQ4_0Column, kQK, column_q4_0, uncolumn_q4_0};
+  static const Layout q4_k{sizeof(BlockQ4_K), kQ4_KColumn, kQKK, column_q4_K, uncolumn_q4_K};
+  switch (type) {
+    case DType::Q4_0: return &q4_0;
+    case DType::Q4_K: return &q4_k;
+    default: return nullptr;
+  }
+}
 
 }  // namespace
 
-bool has_interleaved_layout(DType type) { return type == DType::Q4_0; }
+bool has_interleaved_layout(DType type) { return layout_of(type) != nullptr; }
 
-void interleave_rows(DType type, const uint8_t* src, size_t row_bytes, int64_t n_groups,
+size_t interleaved_group_bytes(DType type, int64_t n_cols) {
+  const Layout* l = layout_of(type);
+  return l ? static_cast<size_t>(n_cols / l->block_elements) * l->column_bytes : 0;
+}
+
+void interleave_rows(DType type, const uint8_t* src, int64_t n_cols, int64_t n_groups,
                      uint8_t* dst) {
-  if (type != DType::Q4_0) return;
-  const int64_t n_blocks = static_cast<int64_t>(row_bytes / sizeof(BlockQ4_0));
-  const size_t column_bytes = kInterleaveRows * sizeof(BlockQ4_0);
+  const Layout* l = layout_of(type);
+  if (l == nullptr) return;
+  const int64_t n_blocks = n_cols / l->block_elements;
+  const size_t row_bytes = static_cast<size_t>(n_blocks) * l->block_bytes;
   for (int64_t g = 0; g < n_groups; ++g) {
-    const uint8_t* rows = src + static_cast<size_t>(g) * kInterleaveRows * row_bytes;
-    uint8_t* out = dst + static_cast<size_t>(g) * kInterleaveRows * row_bytes;
-    for (int64_t b = 0; b < n_blocks; ++b, out += column_bytes) {
-      for (int r = 0; r < kInterleaveRows; ++r) {
-        const uint8_t* block = rows + r * row_bytes + static_cast<size_t>(b) * sizeof(BlockQ4_0);
-        std::memcpy(out + 2 * r, block + offsetof(BlockQ4_0, d), 2);
-        for (int i = 0; i < kChunks; ++i)
-          std::memcpy(out + kScaleBytes + i * kChunkBytes + 4 * r, block + offsetof(BlockQ4_0, qs) + 4 * i, 4);
-      }
+    const uint8_t* rows = src + static_cast<size_t>(g) * kRows * row_bytes;
+    uint8_t* out = dst + static_cast<size_t>(g) * n_blocks * l->column_bytes;
+    for (int64_t b = 0; b < n_blocks; ++b, out += l->column_bytes) {
+      const uint8_t* blocks[kRows];
+      for (int r = 0; r < kRows; ++r) blocks[r] = rows + r * row_bytes + b * l->block_bytes;
+      l->column(blocks, out);
     }
   }
 }
 
-void deinterleave_row(DType type, const uint8_t* group, size_t row_bytes, int r, uint8_t* row_out) {
-  if (type != DType::Q4_0) return;
-  const int64_t n_blocks = static_cast<int64_t>(row_bytes / sizeof(BlockQ4_0));
-  const size_t column_bytes = kInterleaveRows * sizeof(BlockQ4_0);
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    const uint8_t* in = group + static_cast<size_t>(b) * column_bytes;
-    uint8_t* block = row_out + static_cast<size_t>(b) * sizeof(BlockQ4_0);
-    std::memcpy(block + offsetof(BlockQ4_0, d), in + 2 * r, 2);
-    for (int i = 0; i < kChunks; ++i)
-      std::memcpy(block + offsetof(BlockQ4_0, qs) + 4 * i, in + kScaleBytes + i * kChunkBytes + 4 * r, 4);
-  }
+void deinterleave_row(DType type, const uint8_t* group, int64_t n_cols, int r, uint8_t* row_out) {
+  const Layout* l = layout_of(type);
+  if (l == nullptr) return;
+  const int64_t n_blocks = n_cols / l->block_elements;
+  for (int64_t b = 0; b < n_blocks; ++b)
+    l->uncolumn(group + b * l->column_bytes, r, row_out + b * l->block_bytes);
 }
 
 }  // namespace loam

@@ -2,16 +2,22 @@
 //
 // In the file layout each row's blocks are contiguous, so a kernel working on 8 rows reads 8
 // streams, gathers the 8 rows' scales one by one and transposes its 8 per-row sums every block.
-// The interleaved layout stores, for each group of 8 rows and each block column, the 8 rows'
-// pieces of that block side by side, in the order the kernel consumes them.
+// The interleaved layouts store, for each group of 8 rows and each block column, the 8 rows'
+// pieces of that block side by side, in the order the kernel consumes them: 4 code bytes of each
+// row per 32-byte run, one row per 32-bit lane, and the rows' scales next to each other.
 //
-// Q4_0 x 8 (the only interleaved type so far): per group and block column, 144 bytes
+// Q4_0 x 8: per group and block column, 144 bytes (the same as the 8 blocks in the file)
 //   [0, 16)    the 8 rows' f16 scales d, row r at byte 2r (one load converts all 8)
-//   [16, 144)  four 32-byte chunks: chunk i holds code bytes qs[4i .. 4i+3] of rows 0..7, row r at
-//              byte 4r, i.e. elements 4i..4i+3 (low nibbles) and 16+4i..16+4i+3 (high nibbles)
-//              of every row, one row per 32-bit lane.
-// A group takes exactly the bytes of its 8 rows in the file layout (8 x 18 per block column), so
-// group g starts at byte g * 8 * row_bytes in either layout.
+//   [16, 144)  four 32-byte runs: run i holds code bytes qs[4i .. 4i+3] of rows 0..7, row r at
+//              byte 4r, i.e. elements 4i..4i+3 (low nibbles) and 16+4i..16+4i+3 (high nibbles).
+// Q4_K x 8: per group and super-block column, 1184 bytes (32 more than the 8 blocks: the 6-bit
+// sub-block scales and mins are stored unpacked, one byte each, so the kernel need not unpack and
+// transpose them for every row)
+//   [0, 16)      f16 d of rows 0..7          [16, 32)   f16 dmin of rows 0..7
+//   [32, 96)     scale of sub-block j of row r at 32 + 8j + r
+//   [96, 160)    mins, by sub-block pairs p: m_2p of row r at 96 + 16p + 2r, m_2p+1 at +1
+//   [160, 1184)  32 runs of 32 bytes: run 8c + i holds qs[32c + 4i .. +3] of rows 0..7, row r at
+//                byte 4r: elements 4i..4i+3 of sub-block 2c (low nibbles) and 2c+1 (high).
 #pragma once
 
 #include <cstddef>
@@ -23,15 +29,19 @@ namespace loam {
 
 constexpr int kInterleaveRows = 8;
 
-// Whether `type` has an interleaved layout (Q4_0).
+// Whether `type` has an interleaved layout (Q4_0, Q4_K).
 bool has_interleaved_layout(DType type);
 
-// Rewrites n_groups groups of 8 consecutive rows (row_bytes apart, file layout) at `src` into the
-// interleaved layout at `dst` (n_groups * 8 * row_bytes bytes; must not overlap src).
-void interleave_rows(DType type, const uint8_t* src, size_t row_bytes, int64_t n_groups,
+// Bytes of one interleaved group of 8 rows of n_cols elements (a multiple of the block size).
+size_t interleaved_group_bytes(DType type, int64_t n_cols);
+
+// Rewrites n_groups groups of 8 consecutive rows of n_cols elements (file layout, row_bytes
+// apart) at `src` into the interleaved layout at `dst` (n_groups * interleaved_group_bytes bytes,
+// not overlapping src).
+void interleave_rows(DType type, const uint8_t* src, int64_t n_cols, int64_t n_groups,
                      uint8_t* dst);
 
-// Row r (0..7) of one interleaved group, back in the file layout (row_bytes bytes at `row_out`).
-void deinterleave_row(DType type, const uint8_t* group, size_t row_bytes, int r, uint8_t* row_out);
+// Row r (0..7) of one interleaved group, back in the file layout (one row of n_cols elements).
+void deinterleave_row(DType type, const uint8_t* group, int64_t n_cols, int r, uint8_t* row_out);
 
 }  // namespace loam

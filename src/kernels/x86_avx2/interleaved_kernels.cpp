@@ -1,5 +1,5 @@
-// AVX2 gemv over Q4_0 weights in the interleaved layout (quant/interleave.h), with Q8_0
-// activations. Per group of 8 rows and block column: one 16-byte load and conversion gives the 8
+// AVX2 gemv over Q4_0 and Q4_K weights in the interleaved layouts (quant/interleave.h), with
+// Q8_0 / Q8_K activations. Q4_0: Per group of 8 rows and block column: one 16-byte load and conversion gives the 8
 // rows' scales, and each of four 32-byte loads holds 4 code bytes of every row, one row per 32-bit
 // lane. Multiplying those lanes with the matching 4 activation bytes broadcast to all lanes
 // (maddubs, then madd) leaves each row's sum in its own lane: no per-row loads, no scale gather and
@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/kernel_table.h"
 #include "kernels/x86_avx2/quant_common.h"
@@ -81,12 +82,86 @@ void gemv_q4_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, c
   }
 }
 
+
+// Q4_K: per group and super-block column, each 32-byte run holds 4 code bytes of every row: its low
+// nibbles are elements of sub-block 2c, its high nibbles of sub-block 2c+1, so the products of the
+// two go to separate int16 accumulators (8 runs per sub-block: at most 8 x 2 x 15 x 128 = 30720),
+// and one madd each applies the rows' sub-block scales (stored unpacked, one byte per row) and
+// widens to int32. The mins term uses the activation sums per sub-block, as the file-layout kernel
+// does. Integer totals and float operations per row are those of gemv_q4_K (quant_kernels_k.cpp):
+// bit-identical results.
+constexpr size_t kQ4_KColumn = 1184;  // quant/interleave.h
+constexpr size_t kQ4_KDmin = 16, kQ4_KScales = 32, kQ4_KMins = 96, kQ4_KCodes = 160;
+
+// Lane r: the scale byte of row r, in both int16 halves (the madd multiplies both pair sums).
+inline __m256i scale_pairs(const uint8_t* scales) {
+  const __m256i s = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales)));
+  return _mm256_or_si256(s, _mm256_slli_epi32(s, 16));
+}
+
+void gemv_q4_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
+                           int64_t n_cols, float* y) {
+  const BlockQ8_K* xb = static_cast<const BlockQ8_K*>(x);
+  const int64_t n_blocks = n_cols / kQKK;
+  const size_t group_bytes = static_cast<size_t>(n_blocks) * kQ4_KColumn;
+  const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
+  for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
+    const uint8_t* group = w + static_cast<size_t>(r0 / kRowLanes) * group_bytes;
+    const uint8_t* next_group = group + group_bytes;
+    __m256 acc = _mm256_setzero_ps();      // lane r: row r's running sum
+    __m256 acc_min = _mm256_setzero_ps();  // lane r: row r's running mins term
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const uint8_t* col = group + static_cast<size_t>(b) * kQ4_KColumn;
+      // The same column of the next group, swept while this one is computed (quant_common.h).
+      const uint8_t* next_col = next_group + static_cast<size_t>(b) * kQ4_KColumn;
+      for (size_t l = 0; l < kQ4_KColumn; l += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(next_col + l), _MM_HINT_T1);
+      const uint8_t* a = reinterpret_cast<const uint8_t*>(xb[b].qs);
+      __m256i scaled = _mm256_setzero_si256();  // lane r: sum_j sc_j * sum(code * a) of row r
+      for (int c = 0; c < 4; ++c) {
+        __m256i p_lo = _mm256_setzero_si256(), p_hi = _mm256_setzero_si256();
+        for (int i = 0; i < 8; ++i) {
+          const __m256i q = load_256(col + kQ4_KCodes + 32 * (8 * c + i));
+          const __m256i lo = _mm256_and_si256(q, low_nibbles);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_nibbles);
+          p_lo = _mm256_add_epi16(p_lo, _mm256_maddubs_epi16(lo, _mm256_set1_epi32(load_i32(a + 64 * c + 4 * i))));
+          p_hi = _mm256_add_epi16(p_hi, _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load_i32(a + 64 * c + 32 + 4 * i))));
+        }
+        scaled = _mm256_add_epi32(
+            scaled, _mm256_add_epi32(_mm256_madd_epi16(p_lo, scale_pairs(col + kQ4_KScales + 8 * (2 * c))),
+                                     _mm256_madd_epi16(p_hi, scale_pairs(col + kQ4_KScales + 8 * (2 * c + 1)))));
+      }
+      // Activation sums per sub-block j (bsums pairs), two sub-blocks per 32-bit word.
+      const __m128i sums = _mm_hadd_epi16(load_128(xb[b].bsums), load_128(xb[b].bsums + 8));
+      __m256i mins = _mm256_setzero_si256();  // lane r: sum_j m_j * sum(a_j) of row r
+      auto min_pair = [&](auto p_tag) {
+        constexpr int p = decltype(p_tag)::value;
+        const __m256i m = _mm256_cvtepu8_epi16(load_128(col + kQ4_KMins + 16 * p));  // [m_2p m_2p+1] per row
+        mins = _mm256_add_epi32(mins, _mm256_madd_epi16(m, _mm256_set1_epi32(_mm_extract_epi32(sums, p))));
+      };
+      min_pair(std::integral_constant<int, 0>());
+      min_pair(std::integral_constant<int, 1>());
+      min_pair(std::integral_constant<int, 2>());
+      min_pair(std::integral_constant<int, 3>());
+      const __m256 d = _mm256_cvtph_ps(load_128(col));
+      const __m256 dmin = _mm256_cvtph_ps(load_128(col + kQ4_KDmin));
+      const __m256 dx = _mm256_set1_ps(xb[b].d);
+      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled), _mm256_mul_ps(d, dx), acc);
+      acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_mul_ps(dmin, dx), acc_min);
+    }
+    _mm256_storeu_ps(y + r0, _mm256_sub_ps(acc, acc_min));
+  }
+}
+
 }  // namespace
 
 void register_interleaved_kernels(KernelTable& table) {
   TypeKernels& q4_0 = table.weights[static_cast<uint32_t>(DType::Q4_0)];
   q4_0.gemv_interleaved = gemv_q4_0_interleaved;
   q4_0.prefer_interleaved = true;
+  TypeKernels& q4_k = table.weights[static_cast<uint32_t>(DType::Q4_K)];
+  q4_k.gemv_interleaved = gemv_q4_K_interleaved;
+  q4_k.prefer_interleaved = true;
 }
 
 }  // namespace avx2
