@@ -311,7 +311,8 @@ TEST_CASE("--help on every subcommand, --version: exit 0 on stdout") {
   const Result help = run({"run", "--help"});
   for (const char* flag : {"--model", "--prompt", "--file", "--n-predict", "--ctx-size",
                            "--threads", "--seed", "--temp", "--top-k", "--top-p", "--min-p",
-                           "--repeat-penalty", "--repeat-last-n", "--tokenizer", "--echo"}) {
+                           "--repeat-penalty", "--repeat-last-n", "--tokenizer", "--echo",
+                           "--no-repack"}) {
     CHECK(help.out.find(flag) != std::string::npos);
   }
   const Result top = run({"--help"});
@@ -320,6 +321,21 @@ TEST_CASE("--help on every subcommand, --version: exit 0 on stdout") {
   const Result version = run({"--version"});
   CHECK_EQ(version.code, 0);
   CHECK(version.out.rfind("loam ", 0) == 0);
+}
+
+TEST_CASE("shared: run --no-repack prints the same text; the repacked size is logged on stderr") {
+  const std::string model = loam_test::shared_file("models/synth/synth-tiny-Q4_K_M.gguf");
+  const Result packed = run({"run", "-m", model, "-p", "Once upon a time", "-n", "24", "--temp", "0"});
+  const Result plain =
+      run({"run", "-m", model, "-p", "Once upon a time", "-n", "24", "--temp", "0", "--no-repack"});
+  CHECK_EQ(packed.code, 0);
+  CHECK_EQ(plain.code, 0);
+  CHECK(!packed.out.empty());
+  CHECK_EQ(packed.out, plain.out);
+  CHECK(plain.err.find("repacked") == std::string::npos);
+  // Repacking happens where the kernel set has a faster interleaved kernel (AVX2 for Q4_K).
+  if (packed.err.find("kernels: avx2") != std::string::npos)
+    CHECK(packed.err.find("repacked") != std::string::npos);
 }
 
 // --- the other subcommands ---------------------------------------------------------------------
