@@ -26,11 +26,11 @@ using namespace loam;
 
 namespace {
 
-// n_rows rows of n_blocks random blocks of `type` (Q4_0 or Q4_K): finite f16 scales in [-4, 4],
-// every other byte random (every code, every packed sub-block scale and min).
+// n_rows rows of n_blocks random blocks of `type` (Q8_0, Q4_0 or Q4_K): finite f16 scales in
+// [-4, 4], every other byte random (every code, every packed sub-block scale and min).
 std::vector<uint8_t> random_rows(DType type, std::mt19937& rng, int64_t n_rows, int64_t n_blocks) {
-  const size_t block = type == DType::Q4_0 ? sizeof(BlockQ4_0) : sizeof(BlockQ4_K);
-  const int n_halves = type == DType::Q4_0 ? 1 : 2;  // d, and dmin for Q4_K, lead the block
+  const size_t block = dtype_info(type).type_size;
+  const int n_halves = type == DType::Q4_K ? 2 : 1;  // d, and dmin for Q4_K, lead the block
   std::vector<uint8_t> out(static_cast<size_t>(n_rows * n_blocks) * block);
   std::uniform_real_distribution<float> scale(-4.0f, 4.0f);
   for (uint8_t& byte : out) byte = static_cast<uint8_t>(rng());
@@ -42,15 +42,15 @@ std::vector<uint8_t> random_rows(DType type, std::mt19937& rng, int64_t n_rows, 
   return out;
 }
 
-int block_elements(DType type) { return type == DType::Q4_0 ? kQK : kQKK; }
-size_t block_bytes(DType type) { return type == DType::Q4_0 ? sizeof(BlockQ4_0) : sizeof(BlockQ4_K); }
+int block_elements(DType type) { return dtype_info(type).block_size; }
+size_t block_bytes(DType type) { return static_cast<size_t>(dtype_info(type).type_size); }
 
 // Activations quantized to the type's activation format.
 std::vector<uint8_t> random_activations(DType type, std::mt19937& rng, int64_t n_cols) {
   std::vector<float> x(static_cast<size_t>(n_cols));
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (float& v : x) v = normal(rng);
-  if (type == DType::Q4_0) {
+  if (block_elements(type) == kQK) {
     std::vector<uint8_t> q(static_cast<size_t>(n_cols / kQK) * sizeof(BlockQ8_0));
     quantize_row_q8_0(x.data(), reinterpret_cast<BlockQ8_0*>(q.data()), n_cols);
     return q;
@@ -125,9 +125,21 @@ TEST_CASE("Q4_K interleaved layout: unpacked scales and mins, then 4-byte code r
   for (int k = 0; k < 4; ++k) CHECK_EQ(inter[160 + 32 * 21 + 16 + k], (84 + k) ^ 4);
 }
 
+TEST_CASE("Q8_0 interleaved layout: scales, then 4-byte code runs of the 8 rows") {
+  // Row r, block b: every byte is its offset in the row plus 16 r (mod 256).
+  const size_t rb = 2 * sizeof(BlockQ8_0);
+  std::vector<uint8_t> rows(8 * rb), inter(interleaved_group_bytes(DType::Q8_0, 2 * kQK));
+  for (int r = 0; r < 8; ++r)
+    for (size_t k = 0; k < rb; ++k) rows[r * rb + k] = static_cast<uint8_t>(k + 16 * r);
+  interleave_rows(DType::Q8_0, rows.data(), 2 * kQK, 1, inter.data());
+  REQUIRE(inter.size() == 2 * 272);
+  CHECK_EQ(inter[272 + 2 * 3 + 1], (34 + 1 + 48) & 0xFF);        // d of row 3, block 1, high byte
+  CHECK_EQ(inter[272 + 16 + 32 * 6 + 4 * 5 + 2], (34 + 2 + 24 + 2 + 80) & 0xFF);  // qs[26], row 5
+}
+
 TEST_CASE("interleave then deinterleave gives back every row byte for byte") {
   std::mt19937 rng(7);
-  for (DType type : {DType::Q4_0, DType::Q4_K}) {
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
     for (int64_t n_blocks : {1, 2, 5, 11}) {
       const int64_t n_cols = n_blocks * block_elements(type);
       const size_t rb = static_cast<size_t>(n_blocks) * block_bytes(type);
@@ -146,10 +158,10 @@ TEST_CASE("interleave then deinterleave gives back every row byte for byte") {
 
 TEST_CASE("every table's interleaved gemv equals its file-layout gemv bit for bit") {
   std::mt19937 rng(11);
-  for (DType type : {DType::Q4_0, DType::Q4_K}) {
-    // Q4_0: 1025 blocks is past the kernels' 1024-block column chunk, whose sums continue from y.
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+    // 1025 blocks: past the Q4_0 kernels' 1024-block column chunk, whose sums continue from y.
     const std::vector<int64_t> block_counts =
-        type == DType::Q4_0 ? std::vector<int64_t>{1, 2, 3, 5, 64, 1025} : std::vector<int64_t>{1, 2, 3, 11};
+        type != DType::Q4_K ? std::vector<int64_t>{1, 2, 3, 5, 64, 1025} : std::vector<int64_t>{1, 2, 3, 11};
     for (int64_t n_blocks : block_counts) {
       for (int64_t n_rows : {8, 16, 24}) {
         const int64_t n_cols = n_blocks * block_elements(type);
@@ -177,7 +189,7 @@ TEST_CASE("every table's interleaved gemv equals its file-layout gemv bit for bi
 
 TEST_CASE("matmul over an interleaved weight with a tail of rows equals the file layout") {
   std::mt19937 rng(13);
-  for (DType type : {DType::Q4_0, DType::Q4_K}) {
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
   const int64_t n_rows = 8 * 5 + 3, n_blocks = 2, n_cols = n_blocks * block_elements(type);
   const std::vector<uint8_t> rows = random_rows(type, rng, n_rows, n_blocks);
   std::vector<uint8_t> inter(static_cast<size_t>(n_rows / 8) * interleaved_group_bytes(type, n_cols));
@@ -243,7 +255,8 @@ void check_same_logits(const std::string& file, DType type) {
   CHECK_EQ(differ, 0);
 }
 
-TEST_CASE("synth-tiny-Q4_0 and Q4_K_M: the same logits with and without interleaved weights") {
+TEST_CASE("synth-tiny-Q8_0, Q4_0, Q4_K_M: the same logits with and without interleaved weights") {
+  check_same_logits("synth-tiny-Q8_0.gguf", DType::Q8_0);
   check_same_logits("synth-tiny-Q4_0.gguf", DType::Q4_0);
   check_same_logits("synth-tiny-Q4_K_M.gguf", DType::Q4_K);
 }

@@ -18,6 +18,26 @@ constexpr int kQ4_0Runs = (kQK / 2) / 4;    // 16 code bytes per row = 4 runs
 constexpr size_t kQ4_0Column = kRows * sizeof(BlockQ4_0);
 static_assert(kQ4_0Scales + kQ4_0Runs * kRunBytes == kQ4_0Column, "Q4_0 x 8 column size");
 
+// --- Q8_0 ----------------------------------------------------------------------------------------
+constexpr size_t kQ8_0Scales = 2 * kRows;
+constexpr int kQ8_0Runs = kQK / 4;  // 32 code bytes per row = 8 runs
+constexpr size_t kQ8_0Column = kRows * sizeof(BlockQ8_0);
+static_assert(kQ8_0Scales + kQ8_0Runs * 4 * kRows == kQ8_0Column, "Q8_0 x 8 column size");
+
+void column_q8_0(const uint8_t* const blocks[kRows], uint8_t* out) {
+  for (int r = 0; r < kRows; ++r) {
+    std::memcpy(out + 2 * r, blocks[r] + offsetof(BlockQ8_0, d), 2);
+    for (int i = 0; i < kQ8_0Runs; ++i)
+      std::memcpy(out + kQ8_0Scales + i * 4 * kRows + 4 * r, blocks[r] + offsetof(BlockQ8_0, qs) + 4 * i, 4);
+  }
+}
+
+void uncolumn_q8_0(const uint8_t* in, int r, uint8_t* block) {
+  std::memcpy(block + offsetof(BlockQ8_0, d), in + 2 * r, 2);
+  for (int i = 0; i < kQ8_0Runs; ++i)
+    std::memcpy(block + offsetof(BlockQ8_0, qs) + 4 * i, in + kQ8_0Scales + i * 4 * kRows + 4 * r, 4);
+}
+
 // --- Q4_K ----------------------------------------------------------------------------------------
 constexpr size_t kQ4_KDmin = 2 * kRows;
 constexpr size_t kQ4_KScales = 4 * kRows;
@@ -80,9 +100,11 @@ struct Layout {
 };
 
 const Layout* layout_of(DType type) {
+  static const Layout q8_0{sizeof(BlockQ8_0), kQ8_0Column, kQK, column_q8_0, uncolumn_q8_0};
   static const Layout q4_0{sizeof(BlockQ4_0), kQ4_0Column, kQK, column_q4_0, uncolumn_q4_0};
   static const Layout q4_k{sizeof(BlockQ4_K), kQ4_KColumn, kQKK, column_q4_K, uncolumn_q4_K};
   switch (type) {
+    case DType::Q8_0: return &q8_0;
     case DType::Q4_0: return &q4_0;
     case DType::Q4_K: return &q4_k;
     default: return nullptr;

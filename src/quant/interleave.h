@@ -10,6 +10,9 @@
 //   [0, 16)    the 8 rows' f16 scales d, row r at byte 2r (one load converts all 8)
 //   [16, 144)  four 32-byte runs: run i holds code bytes qs[4i .. 4i+3] of rows 0..7, row r at
 //              byte 4r, i.e. elements 4i..4i+3 (low nibbles) and 16+4i..16+4i+3 (high nibbles).
+// Q8_0 x 8: per group and block column, 272 bytes (the same as the 8 blocks)
+//   [0, 16)    the 8 rows' f16 scales d, row r at byte 2r
+//   [16, 272)  eight 32-byte runs: run i holds qs[4i .. 4i+3] of rows 0..7, row r at byte 4r.
 // Q4_K x 8: per group and super-block column, 1184 bytes (32 more than the 8 blocks: the 6-bit
 // sub-block scales and mins are stored unpacked, one byte each, so the kernel need not unpack and
 // transpose them for every row)
@@ -29,7 +32,7 @@ namespace loam {
 
 constexpr int kInterleaveRows = 8;
 
-// Whether `type` has an interleaved layout (Q4_0, Q4_K).
+// Whether `type` has an interleaved layout (Q8_0, Q4_0, Q4_K).
 bool has_interleaved_layout(DType type);
 
 // Bytes of one interleaved group of 8 rows of n_cols elements (a multiple of the block size).

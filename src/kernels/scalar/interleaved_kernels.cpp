@@ -37,6 +37,7 @@ void set(KernelTable& table, DType type, GemvFn fn) {
 }  // namespace
 
 void register_scalar_interleaved_kernels(KernelTable& table) {
+  set(table, DType::Q8_0, gemv_interleaved<DType::Q8_0, dot_q8_0_q8_0>);
   set(table, DType::Q4_0, gemv_interleaved<DType::Q4_0, dot_q4_0_q8_0>);
   set(table, DType::Q4_K, gemv_interleaved<DType::Q4_K, dot_q4_K_q8_K>);
 }

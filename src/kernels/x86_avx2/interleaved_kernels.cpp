@@ -83,6 +83,44 @@ void gemv_q4_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, c
 }
 
 
+// Q8_0: each 32-byte run holds code bytes 4i..4i+3 of every row, which is exactly lane i of the
+// scalar kernel's 8 float lanes (dot_q8_0_q8_0) for all 8 rows. So acc[i] keeps lane i of every
+// row (one row per vector lane), takes the same fused multiply-add per block, and the 8 lanes are
+// summed at the end in the scalar order, (l0+l4 + l2+l6) + (l1+l5 + l3+l7), across vectors:
+// bit-identical to the scalar kernel (and to gemv_q8_0) with no per-row loads or transposes.
+constexpr size_t kQ8_0Column = kRowLanes * sizeof(BlockQ8_0);
+
+void gemv_q8_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
+                           int64_t n_cols, float* y) {
+  const BlockQ8_0* xb = static_cast<const BlockQ8_0*>(x);
+  const int64_t n_blocks = n_cols / kQK;
+  const size_t group_bytes = static_cast<size_t>(n_blocks) * kQ8_0Column;
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
+    const uint8_t* group = w + static_cast<size_t>(r0 / kRowLanes) * group_bytes;
+    const uint8_t* next_group = group + group_bytes;
+    __m256 acc[8];  // [scalar lane i] lane r: row r's float lane i
+    for (__m256& v : acc) v = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const uint8_t* col = group + static_cast<size_t>(b) * kQ8_0Column;
+      prefetch_next_group(next_group, static_cast<size_t>(b) * sizeof(BlockQ8_0), sizeof(BlockQ8_0));
+      // lane r: d_w(row r) * d_x, rounded like the scalar kernel's product
+      const __m256 scale = _mm256_mul_ps(_mm256_cvtph_ps(load_128(col)), _mm256_set1_ps(_cvtsh_ss(xb[b].d)));
+      const uint8_t* a = reinterpret_cast<const uint8_t*>(xb[b].qs);
+      for (int i = 0; i < 8; ++i) {
+        const __m256i wq = load_256(col + 2 * kRowLanes + 32 * i);
+        const __m256i ai = _mm256_set1_epi32(load_i32(a + 4 * i));
+        // |w| * (a with w's sign): the signed x signed product through the unsigned x signed maddubs.
+        const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(wq), _mm256_sign_epi8(ai, wq)), ones);
+        acc[i] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s), acc[i]);
+      }
+    }
+    const __m256 s0 = _mm256_add_ps(acc[0], acc[4]), s1 = _mm256_add_ps(acc[1], acc[5]);
+    const __m256 s2 = _mm256_add_ps(acc[2], acc[6]), s3 = _mm256_add_ps(acc[3], acc[7]);
+    _mm256_storeu_ps(y + r0, _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3)));
+  }
+}
+
 // Q4_K: per group and super-block column, each 32-byte run holds 4 code bytes of every row: its low
 // nibbles are elements of sub-block 2c, its high nibbles of sub-block 2c+1, so the products of the
 // two go to separate int16 accumulators (8 runs per sub-block: at most 8 x 2 x 15 x 128 = 30720),
@@ -156,6 +194,9 @@ void gemv_q4_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, c
 }  // namespace
 
 void register_interleaved_kernels(KernelTable& table) {
+  TypeKernels& q8_0 = table.weights[static_cast<uint32_t>(DType::Q8_0)];
+  q8_0.gemv_interleaved = gemv_q8_0_interleaved;
+  q8_0.prefer_interleaved = true;
   TypeKernels& q4_0 = table.weights[static_cast<uint32_t>(DType::Q4_0)];
   q4_0.gemv_interleaved = gemv_q4_0_interleaved;
   q4_0.prefer_interleaved = true;
