@@ -27,11 +27,11 @@
 #include <type_traits>
 #include <utility>
 
+#include "kernels/row_groups.h"
+
 namespace loam {
 namespace avx2 {
 namespace {
-
-constexpr int kRowLanes = 8;  // rows computed together, one per float lane
 
 inline uint16_t load_u16(const uint8_t* p) {
   uint16_t v;
@@ -154,28 +154,6 @@ inline float hsum_order(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));  // a_k + a_k+4
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));                                          // (r0+r2, r1+r3)
   return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
-// Prefetches the part of the next row group that matches block range [off, off + block_bytes)
-// of the current one, scaled by 8: the next group (8 consecutive rows, contiguous in memory) is
-// swept once, front to back, while the current one is computed, so DRAM sees one sequential
-// stream. The hardware prefetchers alone leave 8 slowly advancing row streams short of data:
-// single-thread, DRAM-resident, 2048 columns, this took Q4_K from 6.5 to 15 GB/s, Q6_K from 5.7
-// to 13.5, Q4_0 from 8.7 to 13 (read loop: 16-20 GB/s), and Q8_0 up 15-25% at 2 threads. Into L2
-// only: a group of long rows can exceed L1, and T0 measured no faster.
-inline void prefetch_next_group(const uint8_t* next_group, size_t off, size_t block_bytes) {
-  const uint8_t* p = next_group + kRowLanes * off;
-  for (size_t l = 0; l < kRowLanes * block_bytes; l += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(p + l), _MM_HINT_T1);
-}
-
-// Row pointers of a group starting at row r0; rows past the end repeat the last row.
-inline void group_rows(const uint8_t* w, size_t row_bytes, int64_t r0, int64_t n_rows,
-                       const uint8_t* rows[kRowLanes]) {
-  for (int r = 0; r < kRowLanes; ++r) {
-    const int64_t row = r0 + r < n_rows ? r0 + r : n_rows - 1;
-    rows[r] = w + static_cast<size_t>(row) * row_bytes;
-  }
 }
 
 inline void store_group(__m256 acc, int64_t r0, int64_t n_rows, float* y) {

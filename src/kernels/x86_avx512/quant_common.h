@@ -22,13 +22,12 @@
 #include <cstring>
 
 #include "kernels/kernel_table.h"
+#include "kernels/row_groups.h"
 #include "kernels/x86_avx512/simd.h"
 
 namespace loam {
 namespace LOAM_AVX512_NS {
 namespace {
-
-constexpr int kRowLanes = 8;  // rows computed together
 
 inline uint16_t load_u16(const uint8_t* p) {
   uint16_t v;
@@ -89,23 +88,6 @@ inline __m256i row_sums(const __m128i v[kRowLanes]) {
 inline float sum8_order(const float* a) {
   const float r0 = a[0] + a[4], r1 = a[1] + a[5], r2 = a[2] + a[6], r3 = a[3] + a[7];
   return (r0 + r2) + (r1 + r3);
-}
-
-// Prefetches the part of the next row group that matches block range [off, off + block_bytes)
-// of the current one, scaled by 8 (see x86_avx2/quant_common.h for why and the measurements).
-inline void prefetch_next_group(const uint8_t* next_group, size_t off, size_t block_bytes) {
-  const uint8_t* p = next_group + kRowLanes * off;
-  for (size_t l = 0; l < kRowLanes * block_bytes; l += 64)
-    _mm_prefetch(reinterpret_cast<const char*>(p + l), _MM_HINT_T1);
-}
-
-// Row pointers of a group starting at row r0; rows past the end repeat the last row.
-inline void group_rows(const uint8_t* w, size_t row_bytes, int64_t r0, int64_t n_rows,
-                       const uint8_t* rows[kRowLanes]) {
-  for (int r = 0; r < kRowLanes; ++r) {
-    const int64_t row = r0 + r < n_rows ? r0 + r : n_rows - 1;
-    rows[r] = w + static_cast<size_t>(row) * row_bytes;
-  }
 }
 
 inline void store_group(__m256 acc, int64_t r0, int64_t n_rows, float* y) {
