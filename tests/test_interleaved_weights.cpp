@@ -187,6 +187,46 @@ TEST_CASE("every table's interleaved gemv equals its file-layout gemv bit for bi
   }
 }
 
+TEST_CASE("every table's interleaved gemm gives each token its gemv result bit for bit") {
+  std::mt19937 rng(17);
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+    const std::vector<int64_t> block_counts =
+        type != DType::Q4_K ? std::vector<int64_t>{1, 3, 1025} : std::vector<int64_t>{1, 3};
+    for (int64_t n_blocks : block_counts) {
+      const int64_t n_rows = 16, n_cols = n_blocks * block_elements(type);
+      const size_t rb = static_cast<size_t>(n_blocks) * block_bytes(type);
+      const std::vector<uint8_t> rows = random_rows(type, rng, n_rows, n_blocks);
+      std::vector<uint8_t> inter(static_cast<size_t>(n_rows / 8) * interleaved_group_bytes(type, n_cols));
+      interleave_rows(type, rows.data(), n_cols, n_rows / 8, inter.data());
+      // 1..7 tokens: every block of 4 and every remainder; y rows 3 floats wider than n_rows.
+      for (int n_tokens = 1; n_tokens <= 7; ++n_tokens) {
+        std::vector<uint8_t> x;
+        for (int t = 0; t < n_tokens; ++t) {
+          const std::vector<uint8_t> xt = random_activations(type, rng, n_cols);
+          x.insert(x.end(), xt.begin(), xt.end());
+        }
+        const size_t x_stride = x.size() / n_tokens, y_stride = n_rows + 3;
+        for (const KernelTable* kt : tables()) {
+          const TypeKernels& tk = kt->weights[static_cast<uint32_t>(type)];
+          if (tk.gemm_interleaved == nullptr) continue;
+          std::vector<float> got(n_tokens * y_stride, -1.0f), want(n_rows);
+          tk.gemm_interleaved(inter.data(), rb, n_rows, x.data(), x_stride, n_tokens, n_cols,
+                              got.data(), y_stride);
+          int mismatches = 0;
+          for (int t = 0; t < n_tokens; ++t) {
+            tk.gemv_interleaved(inter.data(), rb, n_rows, x.data() + t * x_stride, n_cols, want.data());
+            for (int64_t r = 0; r < n_rows; ++r) mismatches += same_bits(want[r], got[t * y_stride + r]) ? 0 : 1;
+            for (size_t r = n_rows; r < y_stride; ++r) mismatches += got[t * y_stride + r] == -1.0f ? 0 : 1;
+          }
+          if (mismatches != 0)
+            FAIL(std::string(kt->isa) + " " + dtype_name(type) + ": " + std::to_string(mismatches) +
+                 " outputs differ, " + std::to_string(n_tokens) + " tokens x " + std::to_string(n_blocks) + " blocks");
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("matmul over an interleaved weight with a tail of rows equals the file layout") {
   std::mt19937 rng(13);
   for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {

@@ -48,6 +48,7 @@ const KernelTable* table_storage(Isa isa) {
           if (tk.gemv != avx2_only.weights[t].gemv &&
               tk.gemv_interleaved == avx2_only.weights[t].gemv_interleaved) {
             tk.gemv_interleaved = scalar.weights[t].gemv_interleaved;
+            tk.gemm_interleaved = scalar.weights[t].gemm_interleaved;
             tk.prefer_interleaved = false;
           }
         }

@@ -15,6 +15,10 @@ namespace loam {
 // (F32 for float weights; Q8_0 / Q8_K blocks for quantized weights).
 using GemvFn = void (*)(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
                         int64_t n_cols, float* y);
+// y + t * y_stride = W (x + t * x_stride) for n_tokens activation rows (same W as GemvFn); each
+// token's results are bit-identical to a GemvFn call on it, so batching never changes output.
+using GemmFn = void (*)(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
+                        size_t x_stride, int n_tokens, int64_t n_cols, float* y, size_t y_stride);
 // Converts n f32 activations to an activation format (Q8_0, Q8_K); n is a multiple of its block.
 using QuantizeActFn = void (*)(const float* x, void* out, int64_t n);
 
@@ -25,6 +29,9 @@ struct TypeKernels {
   // the start of a group, n_rows a multiple of kInterleaveRows, row_bytes the file layout's.
   // Every table that has one gives results bit-identical to its own gemv on the file layout.
   GemvFn gemv_interleaved = nullptr;
+  // Several tokens at once over the interleaved layout (weights unpacked once for all), or nullptr
+  // (then gemv_interleaved runs once per token).
+  GemmFn gemm_interleaved = nullptr;
   // gemv_interleaved is faster than gemv here: load_model interleaves weights of this type.
   bool prefer_interleaved = false;
 };

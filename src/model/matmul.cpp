@@ -23,6 +23,7 @@ struct PreparedJob {
   // Rows [0, interleaved_rows) are computed from w->interleaved (groups of kInterleaveRows), the
   // rest from the file layout; 0 when the weight has no interleaved copy.
   GemvFn gemv_interleaved;
+  GemmFn gemm_interleaved;  // nullptr: gemv_interleaved per token
   int64_t interleaved_rows;
   size_t interleaved_group_bytes;
   const uint8_t* x;    // [n_tokens][x_stride] activations in the kernel's format
@@ -52,6 +53,7 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
     p.w = w;
     p.gemv = tk.gemv;
     p.gemv_interleaved = tk.gemv_interleaved;
+    p.gemm_interleaved = tk.gemm_interleaved;
     p.interleaved_rows = w->interleaved != nullptr && tk.gemv_interleaved != nullptr
                              ? w->rows() / kInterleaveRows * kInterleaveRows
                              : 0;
@@ -121,6 +123,17 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
     }
     for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
       const int64_t nr = std::min(kRowTile, end - r0);
+      const int64_t ni = std::max<int64_t>(0, std::min(nr, p.interleaved_rows - r0));
+      if (ni > 0 && p.gemm_interleaved != nullptr) {
+        // All tokens over the tile's interleaved rows at once, then the tail rows per token.
+        p.gemm_interleaved(idata + r0 / kInterleaveRows * p.interleaved_group_bytes, rb, ni, p.x,
+                           p.x_stride, n_tokens, p.w->cols(), p.y + r0, static_cast<size_t>(rows));
+        if (nr > ni)
+          for (int t = 0; t < n_tokens; ++t)
+            p.gemv(wdata + (r0 + ni) * rb, rb, nr - ni, p.x + t * p.x_stride, p.w->cols(),
+                   p.y + static_cast<size_t>(t) * rows + r0 + ni);
+        continue;
+      }
       for (int t = 0; t < n_tokens; ++t)
         rows_of_token(r0, nr, p.x + t * p.x_stride, p.y + static_cast<size_t>(t) * rows);
     }

@@ -30,58 +30,90 @@ constexpr int64_t kChunkBlocks = 1024;
 
 inline int32_t load_i32(const uint8_t* p) { return static_cast<int32_t>(load_u32(p)); }
 
-void gemv_q4_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
-                           int64_t n_cols, float* y) {
-  const BlockQ8_0* xb = static_cast<const BlockQ8_0*>(x);
+// y_t[r] for tokens t < NT (activations x + t * x_stride, results y + t * y_stride): the weights
+// are loaded and unpacked once for NT tokens. Each token's integer sums and float operations are
+// the same whatever NT is, so every NT gives gemv's results bit for bit.
+template <int NT>
+void q4_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x,
+                      size_t x_stride, int64_t n_cols, float* y, size_t y_stride) {
   const int64_t n_blocks = n_cols / kQK;
   const size_t group_bytes = kRowLanes * row_bytes;
-  alignas(32) float dx[kChunkBlocks];       // [block] activation scale
-  alignas(32) int32_t a_sum[kChunkBlocks];  // [block] 8 x the sum of the activation codes
+  alignas(32) float dx[NT][kChunkBlocks];       // [token][block] activation scale
+  alignas(32) int32_t a_sum[NT][kChunkBlocks];  // [token][block] 8 x the sum of the codes
   if (n_blocks == 0) {
-    for (int64_t r = 0; r < n_rows; ++r) y[r] = 0.0f;
+    for (int t = 0; t < NT; ++t)
+      for (int64_t r = 0; r < n_rows; ++r) y[t * y_stride + r] = 0.0f;
     return;
   }
   const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t c0 = 0; c0 < n_blocks; c0 += kChunkBlocks) {
     const int64_t nb = n_blocks - c0 < kChunkBlocks ? n_blocks - c0 : kChunkBlocks;
-    const BlockQ8_0* xc = xb + c0;
-    for (int64_t b = 0; b < nb; ++b) {
-      dx[b] = _cvtsh_ss(xc[b].d);
-      // Codes are stored 0..15 for weights code - 8: the centre is taken off once per block.
-      const __m256i a = load_256(xc[b].qs);
-      const __m256i s = broadcast_sum(
-          _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), a), ones));
-      a_sum[b] = _mm256_cvtsi256_si32(s);
+    const BlockQ8_0* xc[NT];
+    for (int t = 0; t < NT; ++t) {
+      xc[t] = reinterpret_cast<const BlockQ8_0*>(x + t * x_stride) + c0;
+      for (int64_t b = 0; b < nb; ++b) {
+        dx[t][b] = _cvtsh_ss(xc[t][b].d);
+        // Codes are stored 0..15 for weights code - 8: the centre is taken off once per block.
+        const __m256i s = broadcast_sum(
+            _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), load_256(xc[t][b].qs)), ones));
+        a_sum[t][b] = _mm256_cvtsi256_si32(s);
+      }
     }
     for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
       const uint8_t* group = w + static_cast<size_t>(r0 / kRowLanes) * group_bytes +
                              static_cast<size_t>(c0) * kColumnBytes;
       const uint8_t* next_group = group + group_bytes;
-      __m256 acc = c0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(y + r0);  // lane r: row r
+      __m256 acc[NT];  // [token] lane r: row r's running sum
+      for (int t = 0; t < NT; ++t)
+        acc[t] = c0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(y + t * y_stride + r0);
       for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + static_cast<size_t>(b) * kColumnBytes;
         prefetch_next_group(next_group, static_cast<size_t>(b) * sizeof(BlockQ4_0), sizeof(BlockQ4_0));
-        const uint8_t* a = reinterpret_cast<const uint8_t*>(xc[b].qs);
-        // int16 lanes: per row, pairs of products; at most 4 x 2 x 2 x 15 x 127 = 30480 in total.
-        __m256i s16 = _mm256_setzero_si256();
+        // [token] int16 lanes: per row, pairs of products; at most 4 x 2 x 2 x 15 x 128 = 30720.
+        __m256i s16[NT];
+        for (int t = 0; t < NT; ++t) s16[t] = _mm256_setzero_si256();
         for (int i = 0; i < 4; ++i) {
           const __m256i q = load_256(col + kScaleBytes + 32 * i);
           const __m256i lo = _mm256_and_si256(q, low_nibbles);                       // elements 4i..
           const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_nibbles);  // 16+4i..
-          s16 = _mm256_add_epi16(
-              s16, _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(load_i32(a + 4 * i))),
-                                    _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load_i32(a + 16 + 4 * i)))));
+          for (int t = 0; t < NT; ++t) {
+            const uint8_t* a = reinterpret_cast<const uint8_t*>(xc[t][b].qs);
+            s16[t] = _mm256_add_epi16(
+                s16[t], _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(load_i32(a + 4 * i))),
+                                         _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load_i32(a + 16 + 4 * i)))));
+          }
         }
-        const __m256i sums = _mm256_sub_epi32(_mm256_madd_epi16(s16, ones), _mm256_set1_epi32(a_sum[b]));
         const __m256 d = _mm256_cvtph_ps(load_128(col));
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(d, _mm256_set1_ps(dx[b])), acc);
+        for (int t = 0; t < NT; ++t) {
+          const __m256i sums = _mm256_sub_epi32(_mm256_madd_epi16(s16[t], ones), _mm256_set1_epi32(a_sum[t][b]));
+          acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums), _mm256_mul_ps(d, _mm256_set1_ps(dx[t][b])), acc[t]);
+        }
       }
-      _mm256_storeu_ps(y + r0, acc);
+      for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * y_stride + r0, acc[t]);
     }
   }
 }
 
+void gemv_q4_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
+                           int64_t n_cols, float* y) {
+  q4_0_interleaved<1>(w, row_bytes, n_rows, static_cast<const uint8_t*>(x), 0, n_cols, y, 0);
+}
+
+// Tokens in groups of 4 (the AVX2 registers hold 4 tokens' sums and accumulators), then the rest.
+void gemm_q4_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
+                           size_t x_stride, int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
+  const uint8_t* xt = static_cast<const uint8_t*>(x);
+  int t = 0;
+  for (; t + 4 <= n_tokens; t += 4)
+    q4_0_interleaved<4>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
+  switch (n_tokens - t) {
+    case 3: q4_0_interleaved<3>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride); break;
+    case 2: q4_0_interleaved<2>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride); break;
+    case 1: q4_0_interleaved<1>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride); break;
+    default: break;
+  }
+}
 
 // Q8_0: each 32-byte run holds code bytes 4i..4i+3 of every row, which is exactly lane i of the
 // scalar kernel's 8 float lanes (dot_q8_0_q8_0) for all 8 rows. So acc[i] keeps lane i of every
@@ -199,6 +231,7 @@ void register_interleaved_kernels(KernelTable& table) {
   q8_0.prefer_interleaved = true;
   TypeKernels& q4_0 = table.weights[static_cast<uint32_t>(DType::Q4_0)];
   q4_0.gemv_interleaved = gemv_q4_0_interleaved;
+  q4_0.gemm_interleaved = gemm_q4_0_interleaved;
   q4_0.prefer_interleaved = true;
   TypeKernels& q4_k = table.weights[static_cast<uint32_t>(DType::Q4_K)];
   q4_k.gemv_interleaved = gemv_q4_K_interleaved;
