@@ -169,58 +169,84 @@ inline __m256i scale_pairs(const uint8_t* scales) {
   return _mm256_or_si256(s, _mm256_slli_epi32(s, 16));
 }
 
-void gemv_q4_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
-                           int64_t n_cols, float* y) {
-  const BlockQ8_K* xb = static_cast<const BlockQ8_K*>(x);
+// NT tokens at once (x + t * x_stride, y + t * y_stride), as q4_0_interleaved; two tokens fill the
+// AVX2 registers here (per token: two int16 sums, the scaled sum and two accumulators).
+template <int NT>
+void q4_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x,
+                      size_t x_stride, int64_t n_cols, float* y, size_t y_stride) {
   const int64_t n_blocks = n_cols / kQKK;
   const size_t group_bytes = static_cast<size_t>(n_blocks) * kQ4_KColumn;
   const __m256i low_nibbles = _mm256_set1_epi8(0x0F);
+  const BlockQ8_K* xb[NT];
+  for (int t = 0; t < NT; ++t) xb[t] = reinterpret_cast<const BlockQ8_K*>(x + t * x_stride);
   for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
     const uint8_t* group = w + static_cast<size_t>(r0 / kRowLanes) * group_bytes;
     const uint8_t* next_group = group + group_bytes;
-    __m256 acc = _mm256_setzero_ps();      // lane r: row r's running sum
-    __m256 acc_min = _mm256_setzero_ps();  // lane r: row r's running mins term
+    __m256 acc[NT], acc_min[NT];  // [token] lane r: row r's running sum and mins term
+    for (int t = 0; t < NT; ++t) acc[t] = acc_min[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* col = group + static_cast<size_t>(b) * kQ4_KColumn;
-      // The same column of the next group, swept while this one is computed (quant_common.h).
+      // The same column of the next group, swept while this one is computed (row_groups.h).
       const uint8_t* next_col = next_group + static_cast<size_t>(b) * kQ4_KColumn;
-      for (size_t l = 0; l < kQ4_KColumn; l += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(next_col + l), _MM_HINT_T1);
-      const uint8_t* a = reinterpret_cast<const uint8_t*>(xb[b].qs);
-      __m256i scaled = _mm256_setzero_si256();  // lane r: sum_j sc_j * sum(code * a) of row r
+      for (size_t l = 0; l < kQ4_KColumn; l += 64) __builtin_prefetch(next_col + l, 0, 2);
+      __m256i scaled[NT];  // [token] lane r: sum_j sc_j * sum(code * a) of row r
+      for (int t = 0; t < NT; ++t) scaled[t] = _mm256_setzero_si256();
       for (int c = 0; c < 4; ++c) {
-        __m256i p_lo = _mm256_setzero_si256(), p_hi = _mm256_setzero_si256();
+        __m256i p_lo[NT], p_hi[NT];
+        for (int t = 0; t < NT; ++t) p_lo[t] = p_hi[t] = _mm256_setzero_si256();
         for (int i = 0; i < 8; ++i) {
           const __m256i q = load_256(col + kQ4_KCodes + 32 * (8 * c + i));
           const __m256i lo = _mm256_and_si256(q, low_nibbles);
           const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), low_nibbles);
-          p_lo = _mm256_add_epi16(p_lo, _mm256_maddubs_epi16(lo, _mm256_set1_epi32(load_i32(a + 64 * c + 4 * i))));
-          p_hi = _mm256_add_epi16(p_hi, _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load_i32(a + 64 * c + 32 + 4 * i))));
+          for (int t = 0; t < NT; ++t) {
+            const uint8_t* a = reinterpret_cast<const uint8_t*>(xb[t][b].qs) + 64 * c + 4 * i;
+            p_lo[t] = _mm256_add_epi16(p_lo[t], _mm256_maddubs_epi16(lo, _mm256_set1_epi32(load_i32(a))));
+            p_hi[t] = _mm256_add_epi16(p_hi[t], _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load_i32(a + 32))));
+          }
         }
-        scaled = _mm256_add_epi32(
-            scaled, _mm256_add_epi32(_mm256_madd_epi16(p_lo, scale_pairs(col + kQ4_KScales + 8 * (2 * c))),
-                                     _mm256_madd_epi16(p_hi, scale_pairs(col + kQ4_KScales + 8 * (2 * c + 1)))));
+        const __m256i s_lo = scale_pairs(col + kQ4_KScales + 8 * (2 * c));
+        const __m256i s_hi = scale_pairs(col + kQ4_KScales + 8 * (2 * c + 1));
+        for (int t = 0; t < NT; ++t)
+          scaled[t] = _mm256_add_epi32(scaled[t], _mm256_add_epi32(_mm256_madd_epi16(p_lo[t], s_lo),
+                                                                   _mm256_madd_epi16(p_hi[t], s_hi)));
       }
-      // Activation sums per sub-block j (bsums pairs), two sub-blocks per 32-bit word.
-      const __m128i sums = _mm_hadd_epi16(load_128(xb[b].bsums), load_128(xb[b].bsums + 8));
-      __m256i mins = _mm256_setzero_si256();  // lane r: sum_j m_j * sum(a_j) of row r
-      auto min_pair = [&](auto p_tag) {
-        constexpr int p = decltype(p_tag)::value;
-        const __m256i m = _mm256_cvtepu8_epi16(load_128(col + kQ4_KMins + 16 * p));  // [m_2p m_2p+1] per row
-        mins = _mm256_add_epi32(mins, _mm256_madd_epi16(m, _mm256_set1_epi32(_mm_extract_epi32(sums, p))));
-      };
-      min_pair(std::integral_constant<int, 0>());
-      min_pair(std::integral_constant<int, 1>());
-      min_pair(std::integral_constant<int, 2>());
-      min_pair(std::integral_constant<int, 3>());
       const __m256 d = _mm256_cvtph_ps(load_128(col));
       const __m256 dmin = _mm256_cvtph_ps(load_128(col + kQ4_KDmin));
-      const __m256 dx = _mm256_set1_ps(xb[b].d);
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled), _mm256_mul_ps(d, dx), acc);
-      acc_min = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_mul_ps(dmin, dx), acc_min);
+      for (int t = 0; t < NT; ++t) {
+        // Activation sums per sub-block j (bsums pairs), two sub-blocks per 32-bit word.
+        const __m128i sums = _mm_hadd_epi16(load_128(xb[t][b].bsums), load_128(xb[t][b].bsums + 8));
+        __m256i mins = _mm256_setzero_si256();  // lane r: sum_j m_j * sum(a_j) of row r
+        auto min_pair = [&](auto p_tag) {
+          constexpr int p = decltype(p_tag)::value;
+          const __m256i m = _mm256_cvtepu8_epi16(load_128(col + kQ4_KMins + 16 * p));  // [m_2p m_2p+1] per row
+          mins = _mm256_add_epi32(mins, _mm256_madd_epi16(m, _mm256_set1_epi32(_mm_extract_epi32(sums, p))));
+        };
+        min_pair(std::integral_constant<int, 0>());
+        min_pair(std::integral_constant<int, 1>());
+        min_pair(std::integral_constant<int, 2>());
+        min_pair(std::integral_constant<int, 3>());
+        const __m256 dx = _mm256_set1_ps(xb[t][b].d);
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[t]), _mm256_mul_ps(d, dx), acc[t]);
+        acc_min[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_mul_ps(dmin, dx), acc_min[t]);
+      }
     }
-    _mm256_storeu_ps(y + r0, _mm256_sub_ps(acc, acc_min));
+    for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * y_stride + r0, _mm256_sub_ps(acc[t], acc_min[t]));
   }
+}
+
+void gemv_q4_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
+                           int64_t n_cols, float* y) {
+  q4_K_interleaved<1>(w, row_bytes, n_rows, static_cast<const uint8_t*>(x), 0, n_cols, y, 0);
+}
+
+void gemm_q4_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
+                           size_t x_stride, int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
+  const uint8_t* xt = static_cast<const uint8_t*>(x);
+  int t = 0;
+  for (; t + 2 <= n_tokens; t += 2)
+    q4_K_interleaved<2>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
+  if (t < n_tokens)
+    q4_K_interleaved<1>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
 }
 
 }  // namespace
@@ -235,6 +261,7 @@ void register_interleaved_kernels(KernelTable& table) {
   q4_0.prefer_interleaved = true;
   TypeKernels& q4_k = table.weights[static_cast<uint32_t>(DType::Q4_K)];
   q4_k.gemv_interleaved = gemv_q4_K_interleaved;
+  q4_k.gemm_interleaved = gemm_q4_K_interleaved;
   q4_k.prefer_interleaved = true;
 }
 
