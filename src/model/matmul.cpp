@@ -90,8 +90,9 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
   for (int j = 0; j < n_jobs; ++j) {
     const int64_t rb = static_cast<int64_t>(prepared[j].w->row_bytes());
     if (n_tokens == 1) {
-      // Decode streams each weight once: chunks of ~kChunkBytes keep the hardware prefetcher on
-      // long runs while leaving enough chunks to balance two threads.
+      // Decode streams each weight once. Each thread walks its own contiguous share of the
+      // chunks (thread_pool.h), so the chunk size only sets the unit a thread that finishes
+      // early takes from another's share: ~kChunkBytes leaves enough of them to balance.
       rows_per_chunk[j] = std::max<int64_t>(kRowTile, (kChunkBytes / rb) / kRowTile * kRowTile);
     } else {
       rows_per_chunk[j] = kRowTile;
