@@ -26,11 +26,12 @@ using namespace loam;
 
 namespace {
 
-// n_rows rows of n_blocks random blocks of `type` (Q8_0, Q4_0 or Q4_K): finite f16 scales in
+// n_rows rows of n_blocks random blocks of `type` (Q8_0, Q4_0, Q4_K or Q5_K): finite f16 scales in
 // [-4, 4], every other byte random (every code, every packed sub-block scale and min).
 std::vector<uint8_t> random_rows(DType type, std::mt19937& rng, int64_t n_rows, int64_t n_blocks) {
   const size_t block = dtype_info(type).type_size;
-  const int n_halves = type == DType::Q4_K ? 2 : 1;  // d, and dmin for Q4_K, lead the block
+  const bool k_type = type == DType::Q4_K || type == DType::Q5_K;
+  const int n_halves = k_type ? 2 : 1;  // d, and dmin for Q4_K / Q5_K, lead the block
   std::vector<uint8_t> out(static_cast<size_t>(n_rows * n_blocks) * block);
   std::uniform_real_distribution<float> scale(-4.0f, 4.0f);
   for (uint8_t& byte : out) byte = static_cast<uint8_t>(rng());
@@ -139,7 +140,7 @@ TEST_CASE("Q8_0 interleaved layout: scales, then 4-byte code runs of the 8 rows"
 
 TEST_CASE("interleave then deinterleave gives back every row byte for byte") {
   std::mt19937 rng(7);
-  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K}) {
     for (int64_t n_blocks : {1, 2, 5, 11}) {
       const int64_t n_cols = n_blocks * block_elements(type);
       const size_t rb = static_cast<size_t>(n_blocks) * block_bytes(type);
@@ -158,10 +159,10 @@ TEST_CASE("interleave then deinterleave gives back every row byte for byte") {
 
 TEST_CASE("every table's interleaved gemv equals its file-layout gemv bit for bit") {
   std::mt19937 rng(11);
-  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K}) {
     // 1025 blocks: past the Q4_0 kernels' 1024-block column chunk, whose sums continue from y.
     const std::vector<int64_t> block_counts =
-        type != DType::Q4_K ? std::vector<int64_t>{1, 2, 3, 5, 64, 1025} : std::vector<int64_t>{1, 2, 3, 11};
+        block_elements(type) == kQK ? std::vector<int64_t>{1, 2, 3, 5, 64, 1025} : std::vector<int64_t>{1, 2, 3, 11};
     for (int64_t n_blocks : block_counts) {
       for (int64_t n_rows : {8, 16, 24}) {
         const int64_t n_cols = n_blocks * block_elements(type);
@@ -189,9 +190,9 @@ TEST_CASE("every table's interleaved gemv equals its file-layout gemv bit for bi
 
 TEST_CASE("every table's interleaved gemm gives each token its gemv result bit for bit") {
   std::mt19937 rng(17);
-  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K}) {
     const std::vector<int64_t> block_counts =
-        type != DType::Q4_K ? std::vector<int64_t>{1, 3, 1025} : std::vector<int64_t>{1, 3};
+        block_elements(type) == kQK ? std::vector<int64_t>{1, 3, 1025} : std::vector<int64_t>{1, 3};
     for (int64_t n_blocks : block_counts) {
       const int64_t n_rows = 16, n_cols = n_blocks * block_elements(type);
       const size_t rb = static_cast<size_t>(n_blocks) * block_bytes(type);
@@ -229,7 +230,7 @@ TEST_CASE("every table's interleaved gemm gives each token its gemv result bit f
 
 TEST_CASE("matmul over an interleaved weight with a tail of rows equals the file layout") {
   std::mt19937 rng(13);
-  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K}) {
   const int64_t n_rows = 8 * 5 + 3, n_blocks = 2, n_cols = n_blocks * block_elements(type);
   const std::vector<uint8_t> rows = random_rows(type, rng, n_rows, n_blocks);
   std::vector<uint8_t> inter(static_cast<size_t>(n_rows / 8) * interleaved_group_bytes(type, n_cols));
@@ -295,8 +296,9 @@ void check_same_logits(const std::string& file, DType type) {
   CHECK_EQ(differ, 0);
 }
 
-TEST_CASE("synth-tiny-Q8_0, Q4_0, Q4_K_M: the same logits with and without interleaved weights") {
+TEST_CASE("synth-tiny-Q8_0, Q4_0, Q4_K_M, Q5_K_M: the same logits with and without interleaved weights") {
   check_same_logits("synth-tiny-Q8_0.gguf", DType::Q8_0);
   check_same_logits("synth-tiny-Q4_0.gguf", DType::Q4_0);
   check_same_logits("synth-tiny-Q4_K_M.gguf", DType::Q4_K);
+  check_same_logits("synth-tiny-Q5_K_M.gguf", DType::Q5_K);
 }

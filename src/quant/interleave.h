@@ -21,6 +21,11 @@
 //   [96, 160)    mins, by sub-block pairs p: m_2p of row r at 96 + 16p + 2r, m_2p+1 at +1
 //   [160, 1184)  32 runs of 32 bytes: run 8c + i holds qs[32c + 4i .. +3] of rows 0..7, row r at
 //                byte 4r: elements 4i..4i+3 of sub-block 2c (low nibbles) and 2c+1 (high).
+// Q5_K x 8: per group and super-block column, 1440 bytes (32 more than the 8 blocks)
+//   [0, 160)     d, dmin, unpacked scales and mins as in Q4_K x 8
+//   [160, 416)   8 runs of 32 bytes: run i holds qh[4i .. +3] of rows 0..7 (row r at byte 4r): bit j
+//                of each byte is the fifth bit of that element of sub-block j
+//   [416, 1440)  32 runs of 32 bytes laid out like Q4_K x 8's codes.
 #pragma once
 
 #include <cstddef>
@@ -32,7 +37,7 @@ namespace loam {
 
 constexpr int kInterleaveRows = 8;
 
-// Whether `type` has an interleaved layout (Q8_0, Q4_0, Q4_K).
+// Whether `type` has an interleaved layout (Q8_0, Q4_0, Q4_K, Q5_K).
 bool has_interleaved_layout(DType type);
 
 // Bytes of one interleaved group of 8 rows of n_cols elements (a multiple of the block size).

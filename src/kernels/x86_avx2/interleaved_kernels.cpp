@@ -1,4 +1,4 @@
-// AVX2 gemv over Q4_0 and Q4_K weights in the interleaved layouts (quant/interleave.h), with
+// AVX2 gemv over Q8_0, Q4_0, Q4_K and Q5_K weights in the interleaved layouts (quant/interleave.h), with
 // Q8_0 / Q8_K activations. Q4_0: Per group of 8 rows and block column: one 16-byte load and conversion gives the 8
 // rows' scales, and each of four 32-byte loads holds 4 code bytes of every row, one row per 32-bit
 // lane. Multiplying those lanes with the matching 4 activation bytes broadcast to all lanes
@@ -249,6 +249,89 @@ void gemm_q4_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, c
     q4_K_interleaved<1>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
 }
 
+// Q5_K: the scalar kernel (dot_q5_K_q8_K) keeps 8 float lanes per row, lane i summing over every
+// sub-block j the products of elements 4i..4i+3 (times sc_j). Code run 8c + i holds exactly those
+// elements of sub-blocks 2c and 2c+1 for all 8 rows, and fifth-bit run i those of every sub-block,
+// so lane i of every row is computed together (one row per vector lane) and accumulated in acc[i],
+// as for Q8_0; the mins term as in Q4_K. Integer totals and float operations per row are the
+// scalar kernel's (and gemv_q5_K's): bit-identical results.
+constexpr size_t kQ5_KColumn = 1440;  // quant/interleave.h
+constexpr size_t kQ5_KHigh = 160, kQ5_KCodes = 416;
+
+// Bit J of every byte of v moved to bit 4 (16-bit shifts: bits crossing a byte are masked away).
+template <int J>
+inline __m256i fifth_bit(__m256i v, __m256i bit4) {
+  const __m256i moved = J <= 4 ? _mm256_slli_epi16(v, 4 - J) : _mm256_srli_epi16(v, J - 4);
+  return _mm256_and_si256(moved, bit4);
+}
+
+void gemv_q5_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
+                           int64_t n_cols, float* y) {
+  const BlockQ8_K* xb = static_cast<const BlockQ8_K*>(x);
+  const int64_t n_blocks = n_cols / kQKK;
+  const size_t group_bytes = static_cast<size_t>(n_blocks) * kQ5_KColumn;
+  const __m256i low_nibbles = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
+  for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
+    const uint8_t* group = w + static_cast<size_t>(r0 / kRowLanes) * group_bytes;
+    const uint8_t* next_group = group + group_bytes;
+    __m256 acc[8];  // [scalar lane i] lane r: row r's float lane i
+    for (__m256& v : acc) v = _mm256_setzero_ps();
+    __m256 acc_min = _mm256_setzero_ps();  // lane r: row r's running mins term
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const uint8_t* col = group + static_cast<size_t>(b) * kQ5_KColumn;
+      const uint8_t* next_col = next_group + static_cast<size_t>(b) * kQ5_KColumn;
+      for (size_t l = 0; l < kQ5_KColumn; l += 64) __builtin_prefetch(next_col + l, 0, 2);
+      const uint8_t* a = reinterpret_cast<const uint8_t*>(xb[b].qs);
+      // [sub-block j] lane r: sc_j of row r in both int16 halves. Kept in memory and read as madd
+      // operands: the 8 accumulators and the loop's values already fill the 16 AVX2 registers.
+      alignas(32) int32_t sc_mem[8][kRowLanes];
+      for (int j = 0; j < 8; ++j)
+        _mm256_store_si256(reinterpret_cast<__m256i*>(sc_mem[j]), scale_pairs(col + kQ4_KScales + 8 * j));
+      auto sc = [&](int j) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(sc_mem[j])); };
+      const __m256 dx = _mm256_set1_ps(xb[b].d);
+      const __m256 scale = _mm256_mul_ps(dx, _mm256_cvtph_ps(load_128(col)));  // dx * d, per row
+      for (int i = 0; i < 8; ++i) {
+        const __m256i qh = load_256(col + kQ5_KHigh + 32 * i);
+        __m256i lane = _mm256_setzero_si256();  // lane r: scalar lane i's integer sum of row r
+        auto chunk = [&](auto c_tag) {
+          constexpr int c = decltype(c_tag)::value;
+          const __m256i q = load_256(col + kQ5_KCodes + 32 * (8 * c + i));
+          const __m256i c0 = _mm256_or_si256(_mm256_and_si256(q, low_nibbles), fifth_bit<2 * c>(qh, bit4));
+          const __m256i c1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low_nibbles),
+                                             fifth_bit<2 * c + 1>(qh, bit4));
+          // int16 pair sums below 2 * 31 * 128
+          const __m256i p0 = _mm256_maddubs_epi16(c0, _mm256_set1_epi32(load_i32(a + 64 * c + 4 * i)));
+          const __m256i p1 = _mm256_maddubs_epi16(c1, _mm256_set1_epi32(load_i32(a + 64 * c + 32 + 4 * i)));
+          lane = _mm256_add_epi32(lane, _mm256_add_epi32(_mm256_madd_epi16(p0, sc(2 * c)), _mm256_madd_epi16(p1, sc(2 * c + 1))));
+        };
+        chunk(std::integral_constant<int, 0>());
+        chunk(std::integral_constant<int, 1>());
+        chunk(std::integral_constant<int, 2>());
+        chunk(std::integral_constant<int, 3>());
+        acc[i] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(lane), acc[i]);
+      }
+      const __m128i sums = _mm_hadd_epi16(load_128(xb[b].bsums), load_128(xb[b].bsums + 8));
+      __m256i mins = _mm256_setzero_si256();  // lane r: sum_j m_j * sum(a_j) of row r
+      auto min_pair = [&](auto p_tag) {
+        constexpr int p = decltype(p_tag)::value;
+        const __m256i m = _mm256_cvtepu8_epi16(load_128(col + kQ4_KMins + 16 * p));
+        mins = _mm256_add_epi32(mins, _mm256_madd_epi16(m, _mm256_set1_epi32(_mm_extract_epi32(sums, p))));
+      };
+      min_pair(std::integral_constant<int, 0>());
+      min_pair(std::integral_constant<int, 1>());
+      min_pair(std::integral_constant<int, 2>());
+      min_pair(std::integral_constant<int, 3>());
+      // fnmadd(p, m, acc) rounds -(p * m) + acc once: the scalar fma(-(dx * dmin), m, acc).
+      acc_min = _mm256_fnmadd_ps(_mm256_mul_ps(dx, _mm256_cvtph_ps(load_128(col + kQ4_KDmin))),
+                                 _mm256_cvtepi32_ps(mins), acc_min);
+    }
+    const __m256 s0 = _mm256_add_ps(acc[0], acc[4]), s1 = _mm256_add_ps(acc[1], acc[5]);
+    const __m256 s2 = _mm256_add_ps(acc[2], acc[6]), s3 = _mm256_add_ps(acc[3], acc[7]);
+    const __m256 lanes = _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
+    _mm256_storeu_ps(y + r0, _mm256_add_ps(lanes, acc_min));
+  }
+}
+
 }  // namespace
 
 void register_interleaved_kernels(KernelTable& table) {
@@ -262,6 +345,9 @@ void register_interleaved_kernels(KernelTable& table) {
   TypeKernels& q4_k = table.weights[static_cast<uint32_t>(DType::Q4_K)];
   q4_k.gemv_interleaved = gemv_q4_K_interleaved;
   q4_k.gemm_interleaved = gemm_q4_K_interleaved;
+  TypeKernels& q5_k = table.weights[static_cast<uint32_t>(DType::Q5_K)];
+  q5_k.gemv_interleaved = gemv_q5_K_interleaved;
+  q5_k.prefer_interleaved = true;
   q4_k.prefer_interleaved = true;
 }
 
