@@ -91,6 +91,7 @@ class Model {
   // Keeps the mapping (and any converted buffers) alive as long as the tensors point into it.
   std::shared_ptr<const MappedFile> mapping;
   std::vector<std::shared_ptr<const std::vector<uint8_t>>> owned_buffers;
+  std::vector<std::shared_ptr<const uint8_t>> interleaved_buffers;  // what Tensor::interleaved points into
   size_t interleaved_bytes = 0;        // weight bytes copied into an interleaved layout at load
 };
 

@@ -1,15 +1,39 @@
 #include "model/interleave_weights.h"
 
+#include <algorithm>
 #include <new>
+#include <thread>
 #include <vector>
 
 #include "core/mmap_file.h"
+#include "core/thread_pool.h"
 #include "kernels/kernels.h"
+#include "loam/session.h"
 #include "quant/interleave.h"
 
 namespace loam {
 
 namespace {
+
+// interleave_rows split by groups over the cores: the copy (and the first touch of every page of
+// the new buffer and of the mapping) is most of the load time of a model with interleaved weights.
+void interleave_rows_parallel(const Tensor& t, int64_t n_groups, uint8_t* dst) {
+  constexpr int64_t kMinGroupsPerThread = 64;
+  const int n = static_cast<int>(
+      std::max<int64_t>(1, std::min<int64_t>(default_thread_count(), n_groups / kMinGroupsPerThread)));
+  const uint8_t* src = static_cast<const uint8_t*>(t.data);
+  const size_t src_group = kInterleaveRows * t.row_bytes();
+  const size_t dst_group = interleaved_group_bytes(t.type, t.cols());
+  auto part = [&](int i) {
+    int64_t begin, end;
+    ThreadPool::split(n_groups, 1, i, n, begin, end);
+    interleave_rows(t.type, src + begin * src_group, t.cols(), end - begin, dst + begin * dst_group);
+  };
+  std::vector<std::thread> helpers;
+  for (int i = 1; i < n; ++i) helpers.emplace_back(part, i);
+  part(0);
+  for (std::thread& h : helpers) h.join();
+}
 
 Status interleave_tensor(Model& m, Tensor& t, bool keep_mapped) {
   const TypeKernels& tk = kernels().weights[static_cast<uint32_t>(t.type)];
@@ -18,20 +42,19 @@ Status interleave_tensor(Model& m, Tensor& t, bool keep_mapped) {
   const int64_t n_groups = t.rows() / kInterleaveRows;
   if (n_groups == 0) return Status::ok();
   const size_t bytes = static_cast<size_t>(n_groups) * interleaved_group_bytes(t.type, t.cols());
-  std::shared_ptr<std::vector<uint8_t>> buf;
-  try {
-    buf = std::make_shared<std::vector<uint8_t>>(bytes);
-  } catch (const std::bad_alloc&) {
+  // Not zero-filled first (every byte is written below, by several threads).
+  std::shared_ptr<uint8_t> buf(new (std::nothrow) uint8_t[bytes], std::default_delete<uint8_t[]>());
+  if (!buf) {
     return Status::error(m.path + ": out of memory interleaving " + t.name + " (" +
                          std::to_string(bytes >> 20) + " MiB); --no-repack avoids the copy");
   }
-  interleave_rows(t.type, static_cast<const uint8_t*>(t.data), t.cols(), n_groups, buf->data());
-  t.interleaved = buf->data();
+  interleave_rows_parallel(t, n_groups, buf.get());
+  t.interleaved = buf.get();
   m.interleaved_bytes += bytes;
   // The file's copy of those rows is no longer read (the tail rows past the last group still are).
   if (!keep_mapped && m.mapping)
     m.mapping->release(t.data, static_cast<size_t>(n_groups) * kInterleaveRows * t.row_bytes());
-  m.owned_buffers.push_back(std::move(buf));
+  m.interleaved_buffers.push_back(std::move(buf));
   return Status::ok();
 }
 
