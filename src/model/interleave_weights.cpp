@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <new>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -30,7 +31,13 @@ void interleave_rows_parallel(const Tensor& t, int64_t n_groups, uint8_t* dst) {
     interleave_rows(t.type, src + begin * src_group, t.cols(), end - begin, dst + begin * dst_group);
   };
   std::vector<std::thread> helpers;
-  for (int i = 1; i < n; ++i) helpers.emplace_back(part, i);
+  int started = 1;
+  try {
+    for (; started < n; ++started) helpers.emplace_back(part, started);
+  } catch (const std::system_error&) {
+    // No more threads to be had: the parts not handed out run here.
+  }
+  for (int i = started; i < n; ++i) part(i);
   part(0);
   for (std::thread& h : helpers) h.join();
 }
