@@ -27,7 +27,9 @@ struct TypeKernels {
   DType act_type = DType::F32;   // format gemv expects its activations in
   // The same product over weights in the type's interleaved layout (quant/interleave.h): `w` is
   // the start of a group, n_rows a multiple of kInterleaveRows, row_bytes the file layout's.
-  // Every table that has one gives results bit-identical to its own gemv on the file layout.
+  // Where prefer_interleaved is set, results are bit-identical to this table's gemv on the file
+  // layout; elsewhere it is the scalar one (exact to the scalar gemv), only there so that any
+  // table can run a model interleaved for another.
   GemvFn gemv_interleaved = nullptr;
   // Several tokens at once over the interleaved layout (weights unpacked once for all), or nullptr
   // (then gemv_interleaved runs once per token).
