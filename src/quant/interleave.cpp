@@ -61,73 +61,54 @@ void uncolumn_q4_0(const uint8_t* in, int r, uint8_t* block) {
     std::memcpy(block + offsetof(BlockQ4_0, qs) + 4 * i, in + kQ4_0Scales + i * kRunBytes + 4 * r, 4);
 }
 
-void column_q4_K(const uint8_t* const blocks[kRows], uint8_t* out) {
-  for (int r = 0; r < kRows; ++r) {
-    const uint8_t* b = blocks[r];
-    std::memcpy(out + 2 * r, b + offsetof(BlockQ4_K, d), 2);
-    std::memcpy(out + kQ4_KDmin + 2 * r, b + offsetof(BlockQ4_K, dmin), 2);
-    for (int j = 0; j < 8; ++j) {
-      int sc, m;
-      k_scale_min(j, b + offsetof(BlockQ4_K, scales), sc, m);
-      out[kQ4_KScales + 8 * j + r] = static_cast<uint8_t>(sc);
-      out[kQ4_KMins + 16 * (j / 2) + 2 * r + (j % 2)] = static_cast<uint8_t>(m);
-    }
-    for (int run = 0; run < kQ4_KRuns; ++run)
-      std::memcpy(out + kQ4_KCodes + run * kRunBytes + 4 * r, b + offsetof(BlockQ4_K, qs) + 4 * run, 4);
-  }
-}
-
-void uncolumn_q4_K(const uint8_t* in, int r, uint8_t* block) {
-  std::memcpy(block + offsetof(BlockQ4_K, d), in + 2 * r, 2);
-  std::memcpy(block + offsetof(BlockQ4_K, dmin), in + kQ4_KDmin + 2 * r, 2);
-  uint8_t sc[8], m[8];
-  for (int j = 0; j < 8; ++j) {
-    sc[j] = in[kQ4_KScales + 8 * j + r];
-    m[j] = in[kQ4_KMins + 16 * (j / 2) + 2 * r + (j % 2)];
-  }
-  // Every bit of the 12 packed bytes holds one bit of one scale or min, so this restores them.
-  pack_k_scales(sc, m, block + offsetof(BlockQ4_K, scales));
-  for (int run = 0; run < kQ4_KRuns; ++run)
-    std::memcpy(block + offsetof(BlockQ4_K, qs) + 4 * run, in + kQ4_KCodes + run * kRunBytes + 4 * r, 4);
-}
-
 // --- Q5_K: Q4_K's head, then the fifth bits, then the codes ----------------------------------------
 constexpr size_t kQ5_KHigh = kQ4_KCodes;  // 160
 constexpr size_t kQ5_KCodes = kQ5_KHigh + 8 * kRunBytes;
 constexpr size_t kQ5_KColumn = kQ5_KCodes + kQ4_KRuns * kRunBytes;
 static_assert(kQ5_KColumn == 1440, "Q5_K x 8 column size (documented in interleave.h)");
 
-void column_q5_K(const uint8_t* const blocks[kRows], uint8_t* out) {
+// Q4_K (kFifth false) and Q5_K (true) share the head: d, dmin, unpacked scales and mins; Q5_K
+// adds the fifth-bit runs before the code runs.
+template <class Block, bool kFifth>
+void column_k(const uint8_t* const blocks[kRows], uint8_t* out) {
+  constexpr size_t codes = kFifth ? kQ5_KCodes : kQ4_KCodes;
   for (int r = 0; r < kRows; ++r) {
     const uint8_t* b = blocks[r];
-    std::memcpy(out + 2 * r, b + offsetof(BlockQ5_K, d), 2);
-    std::memcpy(out + kQ4_KDmin + 2 * r, b + offsetof(BlockQ5_K, dmin), 2);
+    std::memcpy(out + 2 * r, b + offsetof(Block, d), 2);
+    std::memcpy(out + kQ4_KDmin + 2 * r, b + offsetof(Block, dmin), 2);
     for (int j = 0; j < 8; ++j) {
       int sc, m;
-      k_scale_min(j, b + offsetof(BlockQ5_K, scales), sc, m);
+      k_scale_min(j, b + offsetof(Block, scales), sc, m);
       out[kQ4_KScales + 8 * j + r] = static_cast<uint8_t>(sc);
       out[kQ4_KMins + 16 * (j / 2) + 2 * r + (j % 2)] = static_cast<uint8_t>(m);
     }
-    for (int i = 0; i < 8; ++i)
-      std::memcpy(out + kQ5_KHigh + i * kRunBytes + 4 * r, b + offsetof(BlockQ5_K, qh) + 4 * i, 4);
+    if constexpr (kFifth) {
+      for (int i = 0; i < 8; ++i)
+        std::memcpy(out + kQ5_KHigh + i * kRunBytes + 4 * r, b + offsetof(Block, qh) + 4 * i, 4);
+    }
     for (int run = 0; run < kQ4_KRuns; ++run)
-      std::memcpy(out + kQ5_KCodes + run * kRunBytes + 4 * r, b + offsetof(BlockQ5_K, qs) + 4 * run, 4);
+      std::memcpy(out + codes + run * kRunBytes + 4 * r, b + offsetof(Block, qs) + 4 * run, 4);
   }
 }
 
-void uncolumn_q5_K(const uint8_t* in, int r, uint8_t* block) {
-  std::memcpy(block + offsetof(BlockQ5_K, d), in + 2 * r, 2);
-  std::memcpy(block + offsetof(BlockQ5_K, dmin), in + kQ4_KDmin + 2 * r, 2);
+template <class Block, bool kFifth>
+void uncolumn_k(const uint8_t* in, int r, uint8_t* block) {
+  constexpr size_t codes = kFifth ? kQ5_KCodes : kQ4_KCodes;
+  std::memcpy(block + offsetof(Block, d), in + 2 * r, 2);
+  std::memcpy(block + offsetof(Block, dmin), in + kQ4_KDmin + 2 * r, 2);
   uint8_t sc[8], m[8];
   for (int j = 0; j < 8; ++j) {
     sc[j] = in[kQ4_KScales + 8 * j + r];
     m[j] = in[kQ4_KMins + 16 * (j / 2) + 2 * r + (j % 2)];
   }
-  pack_k_scales(sc, m, block + offsetof(BlockQ5_K, scales));
-  for (int i = 0; i < 8; ++i)
-    std::memcpy(block + offsetof(BlockQ5_K, qh) + 4 * i, in + kQ5_KHigh + i * kRunBytes + 4 * r, 4);
+  // Every bit of the 12 packed bytes holds one bit of one scale or min, so this restores them.
+  pack_k_scales(sc, m, block + offsetof(Block, scales));
+  if constexpr (kFifth) {
+    for (int i = 0; i < 8; ++i)
+      std::memcpy(block + offsetof(Block, qh) + 4 * i, in + kQ5_KHigh + i * kRunBytes + 4 * r, 4);
+  }
   for (int run = 0; run < kQ4_KRuns; ++run)
-    std::memcpy(block + offsetof(BlockQ5_K, qs) + 4 * run, in + kQ5_KCodes + run * kRunBytes + 4 * r, 4);
+    std::memcpy(block + offsetof(Block, qs) + 4 * run, in + codes + run * kRunBytes + 4 * r, 4);
 }
 
 struct Layout {
@@ -141,8 +122,10 @@ struct Layout {
 const Layout* layout_of(DType type) {
   static const Layout q8_0{sizeof(BlockQ8_0), kQ8_0Column, kQK, column_q8_0, uncolumn_q8_0};
   static const Layout q4_0{sizeof(BlockQ4_0), kQ4_0Column, kQK, column_q4_0, uncolumn_q4_0};
-  static const Layout q4_k{sizeof(BlockQ4_K), kQ4_KColumn, kQKK, column_q4_K, uncolumn_q4_K};
-  static const Layout q5_k{sizeof(BlockQ5_K), kQ5_KColumn, kQKK, column_q5_K, uncolumn_q5_K};
+  static const Layout q4_k{sizeof(BlockQ4_K), kQ4_KColumn, kQKK, column_k<BlockQ4_K, false>,
+                          uncolumn_k<BlockQ4_K, false>};
+  static const Layout q5_k{sizeof(BlockQ5_K), kQ5_KColumn, kQKK, column_k<BlockQ5_K, true>,
+                          uncolumn_k<BlockQ5_K, true>};
   switch (type) {
     case DType::Q8_0: return &q8_0;
     case DType::Q4_0: return &q4_0;
