@@ -25,6 +25,9 @@ Status check_llama_config(const std::string& path, const ModelConfig& config);
 Status bind_llama_weights(const std::string& path, const std::vector<Tensor>& tensors,
                           Model& out);
 
+// A Tensor view of a GGUF tensor-table entry (its data stays in the mapping).
+Tensor tensor_from_info(const GgufTensorInfo& info);
+
 // Renders "[64, 4]" for a tensor shape.
 std::string shape_string(const int64_t* ne, int n_dims);
 

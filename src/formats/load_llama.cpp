@@ -14,17 +14,6 @@ namespace {
 
 constexpr size_t kMetadataArrayItems = 8;  // longer arrays are shown as "[string x 32000]"
 
-Tensor tensor_from_info(const GgufTensorInfo& info) {
-  Tensor t;
-  t.name = info.name;
-  t.type = info.type;
-  t.n_dims = info.n_dims;
-  for (int d = 0; d < 4; ++d) t.ne[d] = info.ne[d];
-  t.data = info.data;
-  t.nbytes = info.nbytes;
-  return t;
-}
-
 Status load_gguf_model(std::shared_ptr<const MappedFile> file, const LoadOptions& options,
                        Model& m) {
   GgufFile gguf;
@@ -84,6 +73,17 @@ Status load_llama2c_model(const MappedFile& file, const LoadOptions& options, Mo
 }
 
 }  // namespace
+
+Tensor tensor_from_info(const GgufTensorInfo& info) {
+  Tensor t;
+  t.name = info.name;
+  t.type = info.type;
+  t.n_dims = info.n_dims;
+  for (int d = 0; d < 4; ++d) t.ne[d] = info.ne[d];
+  t.data = info.data;
+  t.nbytes = info.nbytes;
+  return t;
+}
 
 Status load_model(const std::string& path, const LoadOptions& options, Model& out) {
   std::shared_ptr<const MappedFile> file;

@@ -4,6 +4,7 @@
 
 #include "core/mmap_file.h"
 #include "formats/llama2c_reader.h"
+#include "formats/llama_loader.h"
 #include "loam/tokenizer.h"
 
 namespace loam {
@@ -13,17 +14,6 @@ namespace {
 // GGUF keys llama.cpp's llama2.c converter writes; rope base and epsilon are run.c's constants.
 constexpr float kLlama2cRopeBase = 10000.0f;
 constexpr float kLlama2cRmsEps = 1e-5f;
-
-Tensor tensor_from_info(const GgufTensorInfo& info) {
-  Tensor t;
-  t.name = info.name;
-  t.type = info.type;
-  t.n_dims = info.n_dims;
-  for (int d = 0; d < 4; ++d) t.ne[d] = info.ne[d];
-  t.data = info.data;
-  t.nbytes = info.nbytes;
-  return t;
-}
 
 // An integer key when present and an integer; 0 otherwise (some architectures store per-layer
 // arrays under the same names, which the rules here do not need).
