@@ -1,16 +1,30 @@
 // Row groups for the quantized kernels that compute 8 weight rows at once, one row per float lane
-// (x86_avx2, x86_avx512). Plain C++ in an anonymous namespace: each ISA translation unit that
+// (x86_avx2, x86_avx512), and the unaligned scalar loads they read block fields with. Plain C++ in an anonymous namespace: each ISA translation unit that
 // includes it gets its own copy, compiled with its flags, which the linker never merges into
 // generic code (see kernel_table.h).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace loam {
 namespace {
 
 constexpr int kRowLanes = 8;  // rows computed together, one per float lane
+
+// Block fields are not aligned (blocks of 18, 34, 144 ... bytes): read them through memcpy.
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+inline uint32_t load_u32(const uint8_t* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
 
 // Prefetches the part of the next row group that matches block range [off, off + block_bytes)
 // of the current one, scaled by 8: the next group (8 consecutive rows, contiguous in memory) is
