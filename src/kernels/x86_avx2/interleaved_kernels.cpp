@@ -122,6 +122,14 @@ void gemm_q4_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, c
 // bit-identical to the scalar kernel (and to gemv_q8_0) with no per-row loads or transposes.
 constexpr size_t kQ8_0Column = kRowLanes * sizeof(BlockQ8_0);
 
+// Per vector lane (row), the 8 scalar float lanes acc[0..7] summed in the scalar kernels' order
+// (sum8_simd_order, hsum_order): (l0+l4 + l2+l6) + (l1+l5 + l3+l7).
+inline __m256 sum_lanes_in_order(const __m256 acc[8]) {
+  const __m256 s0 = _mm256_add_ps(acc[0], acc[4]), s1 = _mm256_add_ps(acc[1], acc[5]);
+  const __m256 s2 = _mm256_add_ps(acc[2], acc[6]), s3 = _mm256_add_ps(acc[3], acc[7]);
+  return _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
+}
+
 void gemv_q8_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
                            int64_t n_cols, float* y) {
   const BlockQ8_0* xb = static_cast<const BlockQ8_0*>(x);
@@ -147,9 +155,7 @@ void gemv_q8_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, c
         acc[i] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s), acc[i]);
       }
     }
-    const __m256 s0 = _mm256_add_ps(acc[0], acc[4]), s1 = _mm256_add_ps(acc[1], acc[5]);
-    const __m256 s2 = _mm256_add_ps(acc[2], acc[6]), s3 = _mm256_add_ps(acc[3], acc[7]);
-    _mm256_storeu_ps(y + r0, _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3)));
+    _mm256_storeu_ps(y + r0, sum_lanes_in_order(acc));
   }
 }
 
@@ -325,10 +331,7 @@ void gemv_q5_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, c
       acc_min = _mm256_fnmadd_ps(_mm256_mul_ps(dx, _mm256_cvtph_ps(load_128(col + kQ4_KDmin))),
                                  _mm256_cvtepi32_ps(mins), acc_min);
     }
-    const __m256 s0 = _mm256_add_ps(acc[0], acc[4]), s1 = _mm256_add_ps(acc[1], acc[5]);
-    const __m256 s2 = _mm256_add_ps(acc[2], acc[6]), s3 = _mm256_add_ps(acc[3], acc[7]);
-    const __m256 lanes = _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
-    _mm256_storeu_ps(y + r0, _mm256_add_ps(lanes, acc_min));
+    _mm256_storeu_ps(y + r0, _mm256_add_ps(sum_lanes_in_order(acc), acc_min));
   }
 }
 
