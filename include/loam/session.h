@@ -36,8 +36,18 @@ class Session {
   const float* logits() const { return logits_.data(); }  // [n_vocab] f32
   int position() const { return n_past_; }
   int context_length() const { return n_ctx_; }
+  int max_batch() const { return max_batch_; }  // tokens per forward pass in eval()
   int threads() const;
   void reset() { n_past_ = 0; }
+  // Forgets the positions from n on and keeps the cache of the first n tokens, so a benchmark at
+  // a filled context (llama-bench -d) fills it once, not before every repetition.
+  void truncate(int n) {
+    if (n >= 0 && n < n_past_) n_past_ = n;
+  }
+  // Bytes create() would allocate for this model and these options (KV cache, activations,
+  // logits), so a caller can check them against the memory available first. n_ctx and n_threads
+  // as in SessionOptions, already resolved (> 0).
+  static uint64_t memory_bytes(const ModelConfig& config, int n_ctx, int n_threads);
   const Model& model() const { return *model_; }
 
  private:

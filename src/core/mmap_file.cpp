@@ -47,13 +47,31 @@ Status MappedFile::open(const std::string& path, std::shared_ptr<const MappedFil
   return Status::ok();
 }
 
+Status MappedFile::anonymous(size_t bytes, const std::string& name,
+                             std::shared_ptr<MappedFile>& out) {
+  if (bytes == 0) return Status::error(name + ": nothing to allocate");
+  void* addr = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (addr == MAP_FAILED) {
+    return Status::error(name + ": cannot allocate " + std::to_string(bytes) + " bytes: " +
+                         std::strerror(errno));
+  }
+  std::shared_ptr<MappedFile> m(new MappedFile());
+  m->data_ = static_cast<const uint8_t*>(addr);
+  m->size_ = bytes;
+  m->writable_ = true;
+  m->path_ = name;
+  out = std::move(m);
+  return Status::ok();
+}
+
 void MappedFile::release(const void* p, size_t n) const {
   const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
   const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) / page * page;
   const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) / page * page;
   const uintptr_t lo = reinterpret_cast<uintptr_t>(data_), hi = lo + size_;
   if (begin >= end || begin < lo || end > hi) return;
-  // Advice only: if it fails the pages simply stay resident.
+  // Advice only: if it fails the pages simply stay resident. (For anonymous memory the pages are
+  // freed and would read back as zeros; only pages no longer read are released.)
   (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 

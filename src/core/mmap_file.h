@@ -17,6 +17,13 @@ class MappedFile {
   // directory, or an empty file.
   static Status open(const std::string& path, std::shared_ptr<const MappedFile>& out);
 
+  // Private anonymous memory of `bytes` (zero pages until written), standing in for a file: a
+  // model built in memory (`loam bench --synthetic`) is a mapping like any other, so release()
+  // frees the pages of weights copied into another layout. `name` is what path() reports.
+  // The creator fills it through writable_data() before sharing it.
+  static Status anonymous(size_t bytes, const std::string& name, std::shared_ptr<MappedFile>& out);
+  uint8_t* writable_data() { return writable_ ? const_cast<uint8_t*>(data_) : nullptr; }
+
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -35,6 +42,7 @@ class MappedFile {
 
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  bool writable_ = false;  // anonymous memory (a file is mapped read-only)
   std::string path_;
 };
 

@@ -31,7 +31,41 @@ int read_int_file(const std::string& path) {
   return f ? v : -1;
 }
 
+// Elements of each buffer a Session allocates (floats), for create() and memory_bytes() alike.
+struct BufferSizes {
+  int max_batch;
+  size_t kv_cache;  // per cache (K or V): [n_layer][n_ctx][kv_dim]
+  size_t x, xn, q, kv, ff, scores, rope, batch_logits;
+  size_t total_floats() const {
+    return 2 * kv_cache + x + xn + 2 * q + 2 * kv + 2 * ff + scores + 2 * rope + batch_logits;
+  }
+};
+
+BufferSizes buffer_sizes(const ModelConfig& c, int n_ctx, int n_threads) {
+  BufferSizes z;
+  z.max_batch = std::min(kMaxBatch, n_ctx);
+  const size_t b = static_cast<size_t>(z.max_batch);
+  const size_t q_dim = static_cast<size_t>(c.n_head) * c.head_dim;
+  z.kv_cache = static_cast<size_t>(c.n_layer) * n_ctx * c.kv_dim();
+  z.x = b * c.n_embd;
+  z.xn = b * std::max<size_t>(c.n_embd, q_dim);
+  z.q = b * q_dim;
+  z.kv = b * c.kv_dim();
+  z.ff = b * c.n_ff;
+  z.scores = static_cast<size_t>(n_threads) * n_ctx;
+  z.rope = static_cast<size_t>(n_ctx) * (c.n_rot / 2);
+  z.batch_logits = b * c.n_vocab;
+  return z;
+}
+
 }  // namespace
+
+uint64_t Session::memory_bytes(const ModelConfig& config, int n_ctx, int n_threads) {
+  // The activation scratch for quantized matmuls (Q8 blocks, about a byte per float of the
+  // widest input) is sized on first use; counted here as one more [max_batch][n_ff] of floats.
+  const BufferSizes z = buffer_sizes(config, n_ctx, n_threads);
+  return (z.total_floats() + z.ff + config.n_vocab) * sizeof(float);
+}
 
 int default_thread_count() {
   cpu_set_t set;
@@ -77,33 +111,31 @@ Status Session::create(std::shared_ptr<const Model> model, const SessionOptions&
   if (n_threads < 1 || n_threads > kMaxThreads)
     return Status::error("thread count must be between 1 and " + std::to_string(kMaxThreads) +
                          ", got " + std::to_string(n_threads));
-  const size_t kv_floats = static_cast<size_t>(c.n_layer) * n_ctx * c.kv_dim();
+  const BufferSizes z = buffer_sizes(c, n_ctx, n_threads);
   std::unique_ptr<Session> s(new Session());
   s->model_ = std::move(model);
   s->n_ctx_ = n_ctx;
-  s->max_batch_ = std::min(kMaxBatch, n_ctx);
-  const size_t b = static_cast<size_t>(s->max_batch_);
-  const int q_dim = c.n_head * c.head_dim;
+  s->max_batch_ = z.max_batch;
   try {
-    s->k_cache_.assign(kv_floats, 0.0f);
-    s->v_cache_.assign(kv_floats, 0.0f);
-    s->x_.resize(b * c.n_embd);
-    s->xn_.resize(b * std::max(c.n_embd, q_dim));
-    s->q_.resize(b * q_dim);
-    s->k_.resize(b * c.kv_dim());
-    s->v_.resize(b * c.kv_dim());
-    s->attn_out_.resize(b * q_dim);
-    s->gate_.resize(b * c.n_ff);
-    s->up_.resize(b * c.n_ff);
-    s->scores_.resize(static_cast<size_t>(n_threads) * n_ctx);
-    s->rope_cos_.resize(static_cast<size_t>(n_ctx) * (c.n_rot / 2));
-    s->rope_sin_.resize(static_cast<size_t>(n_ctx) * (c.n_rot / 2));
+    s->k_cache_.assign(z.kv_cache, 0.0f);
+    s->v_cache_.assign(z.kv_cache, 0.0f);
+    s->x_.resize(z.x);
+    s->xn_.resize(z.xn);
+    s->q_.resize(z.q);
+    s->k_.resize(z.kv);
+    s->v_.resize(z.kv);
+    s->attn_out_.resize(z.q);
+    s->gate_.resize(z.ff);
+    s->up_.resize(z.ff);
+    s->scores_.resize(z.scores);
+    s->rope_cos_.resize(z.rope);
+    s->rope_sin_.resize(z.rope);
     s->logits_.assign(c.n_vocab, 0.0f);
-    s->batch_logits_.resize(b * c.n_vocab);
+    s->batch_logits_.resize(z.batch_logits);
   } catch (const std::bad_alloc&) {
     return Status::error("not enough memory for a context of " + std::to_string(n_ctx) +
                          " tokens (KV cache " +
-                         std::to_string(kv_floats * 2 * sizeof(float) >> 20) + " MiB)");
+                         std::to_string(z.kv_cache * 2 * sizeof(float) >> 20) + " MiB)");
   }
   rope_build_cache(s->rope_cos_.data(), s->rope_sin_.data(), n_ctx, c.n_rot, c.rope_freq_base);
   s->pool_.reset(new ThreadPool(n_threads));
