@@ -46,8 +46,12 @@ class Session {
   }
   // Bytes create() would allocate for this model and these options (KV cache, activations,
   // logits), so a caller can check them against the memory available first. n_ctx and n_threads
-  // as in SessionOptions, already resolved (> 0).
+  // as in SessionOptions, already resolved (> 0). Saturates at UINT64_MAX instead of wrapping
+  // (a context of 2^31 tokens of a large model needs more than 2^64 bytes).
   static uint64_t memory_bytes(const ModelConfig& config, int n_ctx, int n_threads);
+  // The options create() would use: n_ctx 0 becomes min(model context, 4096) and n_threads 0
+  // default_thread_count(). Other values are returned as given (create() checks them).
+  static SessionOptions resolve(const ModelConfig& config, const SessionOptions& options);
   const Model& model() const { return *model_; }
 
  private:

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/session_setup.h"
 #include "loam/session.h"
 
 namespace loam::cli {
@@ -46,7 +47,7 @@ Status write_f32_le(const std::string& path, const std::vector<float>& values) {
 }  // namespace
 
 int cmd_logits(int argc, char** argv) {
-  std::string model_path, tokenizer_path, tokens_text, out_path;
+  std::string model_path, tokenizer_path, tokens_text, out_path, max_memory_text;
   int n_ctx = 0, n_threads = 0;
   bool no_repack = false;
   ArgParser parser("logits", "loam logits -m MODEL --tokens 1,2,3 -o FILE.f32 [options]",
@@ -65,6 +66,7 @@ int cmd_logits(int argc, char** argv) {
               &tokenizer_path);
   parser.flag("", "--no-repack", "keep every weight in the file's layout (same results; no copy)",
               &no_repack);
+  add_max_memory_option(parser, &max_memory_text);
   parser.epilog("example:\n  loam logits -m models/stories15M.bin --tokens 1,9038,2501,263,931 "
                 "-o stories15M.f32");
   if (int rc = finish_parse(parser, parser.parse(argc, argv, 2)); rc >= 0) return rc;
@@ -75,6 +77,10 @@ int cmd_logits(int argc, char** argv) {
   if (Status st = parse_token_list(tokens_text, tokens); !st) {
     return usage_error("logits", st.message());
   }
+  uint64_t max_memory = 0;
+  if (Status st = parse_max_memory(max_memory_text, max_memory); !st) {
+    return usage_error("logits", st.message());
+  }
   if (model_path.empty()) {
     if (Status st = default_model_path(model_path); !st) return usage_error("logits", st.message());
   }
@@ -82,7 +88,7 @@ int cmd_logits(int argc, char** argv) {
 
   std::shared_ptr<Model> model;
   double load_ms = 0.0;
-  if (Status st = load_model_timed(model_path, tokenizer_path, !no_repack, model, load_ms); !st) {
+  if (Status st = load_model_unpacked(model_path, tokenizer_path, model, load_ms); !st) {
     return runtime_error(st.message());
   }
   const int n_vocab = model->config.n_vocab;
@@ -93,16 +99,26 @@ int cmd_logits(int argc, char** argv) {
     }
   }
 
-  SessionOptions options;
-  options.n_ctx = n_ctx;
-  options.n_threads = n_threads;
-  std::unique_ptr<Session> session;
-  if (Status st = Session::create(model, options, session); !st) return runtime_error(st.message());
+  SessionPlan plan;
+  plan.options.n_ctx = n_ctx;
+  plan.options.n_threads = n_threads;
+  plan.repack = !no_repack;
+  plan.max_memory = max_memory;
   const int n_tokens = static_cast<int>(tokens.size());
-  if (n_tokens > session->context_length()) {
+  const int n_ctx_used = Session::resolve(model->config, plan.options).n_ctx;
+  if (n_tokens > n_ctx_used) {
     return runtime_error(std::to_string(n_tokens) + " tokens are longer than the context of " +
-                         std::to_string(session->context_length()) + " tokens (-c)");
+                         std::to_string(n_ctx_used) + " tokens (-c)");
   }
+  // The rows written out, [n_tokens][n_vocab] f32, are held whole (no overflow: n_tokens is an
+  // int, n_vocab at most 2^22).
+  plan.extra_bytes = static_cast<uint64_t>(n_tokens) * static_cast<uint64_t>(n_vocab) * 4;
+  std::unique_ptr<Session> session;
+  double repack_ms = 0.0;
+  if (Status st = create_session_checked(model, plan, session, repack_ms); !st) {
+    return runtime_error(st.message());
+  }
+  load_ms += repack_ms;
 
   std::vector<float> rows;  // [n_tokens][n_vocab]
   Stopwatch clock;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/session_setup.h"
 #include "kernels/kernels.h"
 #include "loam/sampler.h"
 #include "loam/session.h"
@@ -34,6 +35,7 @@ struct RunOptions {
   bool seed_given = false;
   bool echo = false;
   bool no_repack = false;
+  std::string max_memory;  // --max-memory text; "" = what the system has available
   SamplerParams sampling;
 };
 
@@ -107,6 +109,7 @@ void add_options(ArgParser& p, RunOptions& o) {
   p.flag("", "--echo", "print the prompt before the generated text", &o.echo);
   p.flag("", "--no-repack", "keep every weight in the file's layout: no copy at load, slower "
          "Q4_0 on AVX2 (same output)", &o.no_repack);
+  add_max_memory_option(p, &o.max_memory);
 }
 
 }  // namespace
@@ -139,6 +142,10 @@ int cmd_run(int argc, char** argv) {
       return usage_error("run", "invalid sampling option: " + st.message());
     }
   }
+  uint64_t max_memory = 0;
+  if (Status st = parse_max_memory(o.max_memory, max_memory); !st) {
+    return usage_error("run", st.message());
+  }
   if (o.model.empty()) {
     if (Status st = default_model_path(o.model); !st) return usage_error("run", st.message());
   }
@@ -154,18 +161,22 @@ int cmd_run(int argc, char** argv) {
 
   std::shared_ptr<Model> model;
   double load_ms = 0.0;
-  if (Status st = load_model_timed(o.model, o.tokenizer, !o.no_repack, model, load_ms); !st) {
+  if (Status st = load_model_unpacked(o.model, o.tokenizer, model, load_ms); !st) {
     return runtime_error(st.message());
   }
   if (Status st = require_vocab(*model, "run"); !st) return runtime_error(st.message());
 
-  SessionOptions session_options;
-  session_options.n_ctx = o.n_ctx;
-  session_options.n_threads = o.n_threads;
+  SessionPlan plan;
+  plan.options.n_ctx = o.n_ctx;
+  plan.options.n_threads = o.n_threads;
+  plan.repack = !o.no_repack;
+  plan.max_memory = max_memory;
   std::unique_ptr<Session> session;
-  if (Status st = Session::create(model, session_options, session); !st) {
+  double repack_ms = 0.0;
+  if (Status st = create_session_checked(model, plan, session, repack_ms); !st) {
     return runtime_error(st.message());
   }
+  load_ms += repack_ms;
   const int n_ctx = session->context_length();
   const int n_vocab = model->config.n_vocab;
 

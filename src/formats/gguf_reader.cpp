@@ -1,6 +1,7 @@
 // GGUF v2/v3 parser. The file is untrusted: every read goes through a bounds-checked cursor,
 // every count is checked against the bytes left before anything is allocated for it, and
 // every tensor's bytes must lie inside the file.
+#include <algorithm>
 #include <cstring>
 #include <limits>
 
@@ -23,6 +24,13 @@ constexpr int kMaxArrayDepth = 8;
 // n_dims (4) + one dimension (8) + a type (4) + an offset (8).
 constexpr uint64_t kMinKvBytes = 13;
 constexpr uint64_t kMinTensorInfoBytes = 32;
+// A count that fits in the file still says nothing about the memory its entries take here: a
+// std::string is 32 bytes for 8 bytes of file, a GgufKeyValue ~180 for 13. So lists are reserved
+// up to this many entries and otherwise grow as entries are actually read: memory stays in
+// proportion to what was parsed, never to what a corrupt count claims.
+constexpr uint64_t kMaxReserve = 1 << 16;
+// Arrays of arrays take ~150 bytes per 12-byte element; no model file uses more than a few.
+constexpr uint64_t kMaxNestedItems = 1 << 20;
 
 // Bounds-checked little-endian reader over the mapping.
 class Cursor {
@@ -139,7 +147,7 @@ class GgufParser {
   }
 
   Status parse_metadata() {
-    out_.kv_.reserve(static_cast<size_t>(n_kv_));
+    out_.kv_.reserve(static_cast<size_t>(std::min(n_kv_, kMaxReserve)));
     for (uint64_t i = 0; i < n_kv_; ++i) {
       GgufKeyValue kv;
       const std::string where = "metadata entry " + std::to_string(i);
@@ -198,17 +206,24 @@ class GgufParser {
     }
     const size_t n = static_cast<size_t>(v.count);
     if (v.elem_type == GgufType::String) {
-      v.strings.resize(n);
+      v.strings.reserve(static_cast<size_t>(std::min<uint64_t>(n, kMaxReserve)));
       for (size_t i = 0; i < n; ++i) {
-        LOAM_TRY(read_string(v.strings[i], [&] {
+        v.strings.emplace_back();
+        LOAM_TRY(read_string(v.strings.back(), [&] {
           return "element " + std::to_string(i) + " of key '" + key + "'";
         }));
       }
     } else if (v.elem_type == GgufType::Array) {
-      v.items.resize(n);
+      nested_items_ += v.count;  // no overflow: each count is below the file size
+      if (nested_items_ > kMaxNestedItems) {
+        return fail("key '" + key + "': more than " + std::to_string(kMaxNestedItems) +
+                    " elements in nested arrays");
+      }
+      v.items.reserve(n);
       for (size_t i = 0; i < n; ++i) {
-        LOAM_TRY(read_array(key + "[" + std::to_string(i) + "]", depth + 1, v.items[i]));
-        v.items[i].type = GgufType::Array;
+        v.items.emplace_back();
+        LOAM_TRY(read_array(key + "[" + std::to_string(i) + "]", depth + 1, v.items.back()));
+        v.items.back().type = GgufType::Array;
       }
     } else {
       v.raw.resize(n * gguf_type_size(v.elem_type));
@@ -237,7 +252,7 @@ class GgufParser {
   }
 
   Status parse_tensor_infos() {
-    out_.tensors_.reserve(static_cast<size_t>(n_tensors_));
+    out_.tensors_.reserve(static_cast<size_t>(std::min(n_tensors_, kMaxReserve)));
     for (uint64_t i = 0; i < n_tensors_; ++i) {
       GgufTensorInfo t;
       const std::string where = "tensor info " + std::to_string(i);
@@ -322,6 +337,7 @@ class GgufParser {
   GgufFile& out_;
   uint64_t n_tensors_ = 0;
   uint64_t n_kv_ = 0;
+  uint64_t nested_items_ = 0;  // elements of all arrays of arrays so far
 };
 
 Status GgufFile::open(const std::string& path, GgufFile& out) {

@@ -1,5 +1,4 @@
 // Vocabulary from GGUF tokenizer.ggml.* keys.
-#include <limits>
 
 #include "loam/gguf.h"
 
@@ -22,17 +21,34 @@ Status read_token_id(const GgufFile& file, const std::string& key, size_t n_voca
   return Status::ok();
 }
 
+// Refuses an array key whose length is not the vocabulary size before it is converted (an
+// array of u8 token types would take 8 times its file bytes as int64).
+Status check_per_token(const GgufFile& file, const std::string& key, size_t n_tokens) {
+  const GgufValue* v = file.find(key);
+  if (v == nullptr || !v->is_array() || v->count == n_tokens) return Status::ok();
+  return Status::error(file.path() + ": key '" + key + "' has " + std::to_string(v->count) +
+                       " entries for " + std::to_string(n_tokens) + " tokens");
+}
+
+// Far above any real vocabulary (the largest are ~256K); the same bound as llama.vocab_size.
+constexpr uint64_t kMaxTokens = 1 << 22;
+
 }  // namespace
 
 Status load_vocab_from_gguf(const GgufFile& file, Vocab& out) {
   Vocab vocab;
   LOAM_TRY(file.get_string_opt("tokenizer.ggml.model", vocab.model));
+  if (const GgufValue* tokens = file.find("tokenizer.ggml.tokens");
+      tokens != nullptr && tokens->is_array() && tokens->count > kMaxTokens) {
+    return Status::error(file.path() + ": key 'tokenizer.ggml.tokens' has " +
+                         std::to_string(tokens->count) + " tokens, more than " +
+                         std::to_string(kMaxTokens));
+  }
   LOAM_TRY(file.get_string_array("tokenizer.ggml.tokens", vocab.pieces));
   const size_t n = vocab.pieces.size();
   if (n == 0) return Status::error(file.path() + ": key 'tokenizer.ggml.tokens' is empty");
-  if (n > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-    return Status::error(file.path() + ": key 'tokenizer.ggml.tokens' has too many tokens");
-  }
+  LOAM_TRY(check_per_token(file, "tokenizer.ggml.scores", n));
+  LOAM_TRY(check_per_token(file, "tokenizer.ggml.token_type", n));
 
   if (file.has("tokenizer.ggml.scores")) {
     LOAM_TRY(file.get_float_array("tokenizer.ggml.scores", vocab.scores));

@@ -42,13 +42,19 @@ void interleave_rows_parallel(const Tensor& t, int64_t n_groups, uint8_t* dst) {
   for (std::thread& h : helpers) h.join();
 }
 
-Status interleave_tensor(Model& m, Tensor& t, bool keep_mapped) {
+// Bytes of the interleaved copy of `t` that interleave_tensor makes; 0 when it makes none.
+size_t interleaved_copy_bytes(const Tensor& t) {
   const TypeKernels& tk = kernels().weights[static_cast<uint32_t>(t.type)];
   if (!tk.prefer_interleaved || !has_interleaved_layout(t.type) || t.interleaved != nullptr)
-    return Status::ok();
+    return 0;
   const int64_t n_groups = t.rows() / kInterleaveRows;
-  if (n_groups == 0) return Status::ok();
-  const size_t bytes = static_cast<size_t>(n_groups) * interleaved_group_bytes(t.type, t.cols());
+  return static_cast<size_t>(n_groups) * interleaved_group_bytes(t.type, t.cols());
+}
+
+Status interleave_tensor(Model& m, Tensor& t, bool keep_mapped) {
+  const size_t bytes = interleaved_copy_bytes(t);
+  if (bytes == 0) return Status::ok();
+  const int64_t n_groups = t.rows() / kInterleaveRows;
   // Not zero-filled first (every byte is written below, by several threads).
   std::shared_ptr<uint8_t> buf(new (std::nothrow) uint8_t[bytes], std::default_delete<uint8_t[]>());
   if (!buf) {
@@ -75,6 +81,15 @@ Status interleave_weights(Model& m) {
   // With tied embeddings the output matrix is also read row by row as the token embedding.
   const bool tied = m.output.data == m.tok_embd.data;
   return interleave_tensor(m, m.output, tied);
+}
+
+uint64_t interleaved_weight_bytes(const Model& m) {
+  uint64_t total = 0;
+  for (const LayerWeights& l : m.layers) {
+    for (const Tensor* t : {&l.wq, &l.wk, &l.wv, &l.wo, &l.ffn_gate, &l.ffn_up, &l.ffn_down})
+      total += interleaved_copy_bytes(*t);
+  }
+  return total + interleaved_copy_bytes(m.output);
 }
 
 }  // namespace loam

@@ -6,11 +6,14 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <new>
+#include <stdexcept>
 #include <set>
 #include <string>
 #include <utility>
 
+#include "core/memory_budget.h"
 #include "core/thread_pool.h"
 #include "model/ops.h"
 
@@ -23,6 +26,7 @@ namespace {
 constexpr int kMaxBatch = 64;
 constexpr int kDefaultCtxCap = 4096;
 constexpr int kMaxThreads = 512;
+constexpr int kMaxContext = 1 << 20;
 
 int read_int_file(const std::string& path) {
   std::ifstream f(path);
@@ -31,30 +35,49 @@ int read_int_file(const std::string& path) {
   return f ? v : -1;
 }
 
+// Saturating size arithmetic: the factors come from file values and flags (a context of 2^31
+// tokens times 1024 layers times a 2^20-wide KV row overflows 64 bits), and a saturated size is
+// simply refused as too large.
+uint64_t mul_sat(uint64_t a, uint64_t b) {
+  uint64_t r = 0;
+  return __builtin_mul_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+uint64_t add_sat(uint64_t a, uint64_t b) {
+  uint64_t r = 0;
+  return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+
 // Elements of each buffer a Session allocates (floats), for create() and memory_bytes() alike.
 struct BufferSizes {
   int max_batch;
-  size_t kv_cache;  // per cache (K or V): [n_layer][n_ctx][kv_dim]
-  size_t x, xn, q, kv, ff, scores, rope, batch_logits;
-  size_t total_floats() const {
-    return 2 * kv_cache + x + xn + 2 * q + 2 * kv + 2 * ff + scores + 2 * rope + batch_logits;
+  uint64_t kv_cache;  // per cache (K or V): [n_layer][n_ctx][kv_dim]
+  uint64_t x, xn, q, kv, ff, scores, rope, batch_logits;
+  uint64_t total_floats() const {
+    uint64_t t = mul_sat(2, kv_cache);
+    for (uint64_t part : {x, xn, mul_sat(2, q), mul_sat(2, kv), mul_sat(2, ff), scores,
+                          mul_sat(2, rope), batch_logits})
+      t = add_sat(t, part);
+    return t;
   }
 };
 
 BufferSizes buffer_sizes(const ModelConfig& c, int n_ctx, int n_threads) {
   BufferSizes z;
   z.max_batch = std::min(kMaxBatch, n_ctx);
-  const size_t b = static_cast<size_t>(z.max_batch);
-  const size_t q_dim = static_cast<size_t>(c.n_head) * c.head_dim;
-  z.kv_cache = static_cast<size_t>(c.n_layer) * n_ctx * c.kv_dim();
-  z.x = b * c.n_embd;
-  z.xn = b * std::max<size_t>(c.n_embd, q_dim);
-  z.q = b * q_dim;
-  z.kv = b * c.kv_dim();
-  z.ff = b * c.n_ff;
-  z.scores = static_cast<size_t>(n_threads) * n_ctx;
-  z.rope = static_cast<size_t>(n_ctx) * (c.n_rot / 2);
-  z.batch_logits = b * c.n_vocab;
+  const uint64_t b = static_cast<uint64_t>(std::max(0, z.max_batch));
+  const uint64_t ctx = static_cast<uint64_t>(std::max(0, n_ctx));
+  auto u = [](int v) { return static_cast<uint64_t>(std::max(0, v)); };
+  const uint64_t q_dim = mul_sat(u(c.n_head), u(c.head_dim));
+  const uint64_t kv_dim = mul_sat(u(c.n_head_kv), u(c.head_dim));
+  z.kv_cache = mul_sat(mul_sat(u(c.n_layer), ctx), kv_dim);
+  z.x = mul_sat(b, u(c.n_embd));
+  z.xn = mul_sat(b, std::max(u(c.n_embd), q_dim));
+  z.q = mul_sat(b, q_dim);
+  z.kv = mul_sat(b, kv_dim);
+  z.ff = mul_sat(b, u(c.n_ff));
+  z.scores = mul_sat(u(n_threads), ctx);
+  z.rope = mul_sat(ctx, u(c.n_rot / 2));
+  z.batch_logits = mul_sat(b, u(c.n_vocab));
   return z;
 }
 
@@ -64,7 +87,17 @@ uint64_t Session::memory_bytes(const ModelConfig& config, int n_ctx, int n_threa
   // The activation scratch for quantized matmuls (Q8 blocks, about a byte per float of the
   // widest input) is sized on first use; counted here as one more [max_batch][n_ff] of floats.
   const BufferSizes z = buffer_sizes(config, n_ctx, n_threads);
-  return (z.total_floats() + z.ff + config.n_vocab) * sizeof(float);
+  const uint64_t floats = add_sat(add_sat(z.total_floats(), z.ff),
+                                  static_cast<uint64_t>(std::max(0, config.n_vocab)));
+  return mul_sat(floats, sizeof(float));
+}
+
+SessionOptions Session::resolve(const ModelConfig& config, const SessionOptions& options) {
+  SessionOptions r = options;
+  if (r.n_ctx == 0)
+    r.n_ctx = config.n_ctx_train > 0 ? std::min(config.n_ctx_train, kDefaultCtxCap) : kDefaultCtxCap;
+  if (r.n_threads == 0) r.n_threads = default_thread_count();
+  return r;
 }
 
 int default_thread_count() {
@@ -102,16 +135,23 @@ Status Session::create(std::shared_ptr<const Model> model, const SessionOptions&
                        std::unique_ptr<Session>& out) {
   if (!model) return Status::error("no model");
   const ModelConfig& c = model->config;
-  int n_ctx = options.n_ctx;
+  const SessionOptions resolved = resolve(c, options);
+  const int n_ctx = resolved.n_ctx;
   if (n_ctx < 0) return Status::error("context size must be positive, got " + std::to_string(n_ctx));
-  if (n_ctx == 0) n_ctx = c.n_ctx_train > 0 ? std::min(c.n_ctx_train, kDefaultCtxCap) : kDefaultCtxCap;
-  if (n_ctx > (1 << 20))
-    return Status::error("context size " + std::to_string(n_ctx) + " is larger than 1048576");
-  int n_threads = options.n_threads == 0 ? default_thread_count() : options.n_threads;
+  if (n_ctx > kMaxContext)
+    return Status::error("context size " + std::to_string(n_ctx) + " is larger than " +
+                         std::to_string(kMaxContext) + " (it would need " +
+                         describe_bytes(memory_bytes(c, n_ctx, 1)) + ", " +
+                         std::to_string(memory_bytes(c, n_ctx, 1)) + " bytes)");
+  const int n_threads = resolved.n_threads;
   if (n_threads < 1 || n_threads > kMaxThreads)
     return Status::error("thread count must be between 1 and " + std::to_string(kMaxThreads) +
                          ", got " + std::to_string(n_threads));
   const BufferSizes z = buffer_sizes(c, n_ctx, n_threads);
+  // Only a 32-bit build could get here with sizes that do not fit in memory at all.
+  if (memory_bytes(c, n_ctx, n_threads) > std::numeric_limits<size_t>::max() / 2)
+    return Status::error("a context of " + std::to_string(n_ctx) + " tokens does not fit in the "
+                         "address space");
   std::unique_ptr<Session> s(new Session());
   s->model_ = std::move(model);
   s->n_ctx_ = n_ctx;
@@ -132,10 +172,10 @@ Status Session::create(std::shared_ptr<const Model> model, const SessionOptions&
     s->rope_sin_.resize(z.rope);
     s->logits_.assign(c.n_vocab, 0.0f);
     s->batch_logits_.resize(z.batch_logits);
-  } catch (const std::bad_alloc&) {
+  } catch (const std::exception&) {  // bad_alloc, or length_error for an absurd size
     return Status::error("not enough memory for a context of " + std::to_string(n_ctx) +
-                         " tokens (KV cache " +
-                         std::to_string(z.kv_cache * 2 * sizeof(float) >> 20) + " MiB)");
+                         " tokens (KV cache " + std::to_string(z.kv_cache * 2 * sizeof(float)) +
+                         " bytes)");
   }
   rope_build_cache(s->rope_cos_.data(), s->rope_sin_.data(), n_ctx, c.n_rot, c.rope_freq_base);
   s->pool_.reset(new ThreadPool(n_threads));

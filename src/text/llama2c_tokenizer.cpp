@@ -5,9 +5,9 @@
 // exactly n_vocab records.
 #include <cmath>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <memory>
 
+#include "core/mmap_file.h"
 #include "loam/tokenizer.h"
 
 namespace loam {
@@ -23,14 +23,14 @@ const char kSpaceMarker[] = "\xE2\x96\x81";  // U+2581, SentencePiece's visible 
 // Little-endian cursor over the file bytes; every read is bounds-checked.
 class Reader {
  public:
-  explicit Reader(const std::string& bytes) : bytes_(bytes) {}
+  Reader(const uint8_t* data, size_t size) : data_(data), size_(size) {}
   size_t offset() const { return pos_; }
-  size_t remaining() const { return bytes_.size() - pos_; }
+  size_t remaining() const { return size_ - pos_; }
   bool read_i32(int32_t& v) { return read_u32_into(&v); }
   bool read_f32(float& v) { return read_u32_into(&v); }
   bool read_bytes(size_t n, std::string& out) {
     if (remaining() < n) return false;
-    out.assign(bytes_, pos_, n);
+    out.assign(reinterpret_cast<const char*>(data_ + pos_), n);
     pos_ += n;
     return true;
   }
@@ -39,7 +39,7 @@ class Reader {
   // Copies the next 4 bytes, read as a little-endian word, into a 4-byte int or float.
   bool read_u32_into(void* dst) {
     if (remaining() < 4) return false;
-    const auto* b = reinterpret_cast<const unsigned char*>(bytes_.data() + pos_);
+    const uint8_t* b = data_ + pos_;
     // Assembled explicitly so a big-endian host reads the file correctly too.
     const uint32_t u = uint32_t(b[0]) | uint32_t(b[1]) << 8 | uint32_t(b[2]) << 16 |
                        uint32_t(b[3]) << 24;
@@ -48,7 +48,8 @@ class Reader {
     return true;
   }
 
-  const std::string& bytes_;
+  const uint8_t* data_;
+  size_t size_;
   size_t pos_ = 0;
 };
 
@@ -92,20 +93,31 @@ Status load_llama2c_tokenizer(const std::string& path, int32_t n_vocab, Vocab& o
     return Status::error(path + ": vocabulary size " + std::to_string(n_vocab) +
                          " is not positive");
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Status::error(path + ": cannot open tokenizer file");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return Status::error(path + ": read error");
-
-  Reader r(bytes);
+  // Mapped, not read: a wrong file given as --tokenizer (a model of gigabytes) costs nothing
+  // before the checks below refuse it.
+  std::shared_ptr<const MappedFile> file;
+  if (Status st = MappedFile::open(path, file); !st) {
+    return Status::error("tokenizer file: " + st.message());
+  }
+  Reader r(file->data(), file->size());
   int32_t max_token_length = 0;
   if (!r.read_i32(max_token_length)) {
-    return Status::error(path + ": truncated tokenizer file (" + std::to_string(bytes.size()) +
+    return Status::error(path + ": truncated tokenizer file (" + std::to_string(file->size()) +
                          " bytes, no max_token_length header)");
   }
   if (max_token_length <= 0 || max_token_length > kMaxPieceBytes) {
     return Status::error(path + ": max_token_length " + std::to_string(max_token_length) +
                          " is out of range (1.." + std::to_string(kMaxPieceBytes) + ")");
+  }
+  // Each record takes 8 to 8 + max_token_length bytes: the size must fit n_vocab of them before
+  // n_vocab entries are allocated (n_vocab comes from the model file, not this one).
+  const uint64_t n = static_cast<uint64_t>(n_vocab);
+  const uint64_t records = file->size() - 4;
+  if (records < 8 * n || records > n * (8 + static_cast<uint64_t>(max_token_length))) {
+    return Status::error(path + ": " + std::to_string(file->size()) + " bytes cannot hold " +
+                         std::to_string(n_vocab) + " tokens of at most " +
+                         std::to_string(max_token_length) + " bytes (tokenizer does not match "
+                         "the model's vocabulary size?)");
   }
 
   Vocab vocab;
