@@ -2,7 +2,6 @@
 // the UTF-8 rules (Unicode Table 3-7) and U+FFFD substitution (Table 3-8), number edge cases,
 // structural errors with their messages, limits, and a hostile-input run of seeded mutations
 // that must never crash.
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -424,25 +423,21 @@ TEST_CASE("duplicate keys in one object are rejected") {
   CHECK(message.find("...") != std::string::npos);
 }
 
-TEST_CASE("a 200000-member object parses in linear time") {
+TEST_CASE("a 200000-member object parses, and a duplicate at its end is found") {
   // A tokenizer.json vocab has ~128k members. A pairwise duplicate-key check would make ~2e10
-  // key comparisons here (minutes); the hash-set check takes milliseconds, so the generous bound
-  // below also holds in a sanitizer build on a busy machine.
+  // key comparisons here (minutes, past ctest's timeout); no timing is asserted: speed is not a
+  // unit test's business.
   std::string doc = "{";
   for (int i = 0; i < 200000; ++i) {
     if (i > 0) doc += ',';
     doc += "\"tok" + std::to_string(i) + "\":" + std::to_string(i);
   }
-  doc += '}';
-  const auto start = std::chrono::steady_clock::now();
   Value v;
-  const loam::Status st = loam::json::parse(doc, v);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const loam::Status st = loam::json::parse(doc + "}", v);
   REQUIRE(st.is_ok());
   CHECK_EQ(v.as_object().size(), size_t(200000));
   CHECK_EQ(v.as_object()[199999].first, std::string("tok199999"));
-  CHECK(seconds < 20.0);
+  CHECK(error_of(doc + ",\"tok123\":0}").rfind("JSON: duplicate key \"tok123\"", 0) == 0);
 }
 
 TEST_CASE("nesting deeper than max_depth is rejected without recursion trouble") {
