@@ -10,16 +10,20 @@ namespace loam {
 
 namespace {
 
-// Buffered little-endian output with sticky error state.
+// Buffered little-endian output with sticky error state, from file position `pos` on.
 class Out {
  public:
-  explicit Out(std::FILE* f) : f_(f) {}
+  Out(std::FILE* f, uint64_t pos) : f_(f), pos_(pos) {}
   bool ok() const { return ok_; }
+  int error() const { return errno_; }  // errno of the first failed write
   uint64_t pos() const { return pos_; }
 
   void bytes(const void* p, size_t n) {
     if (!ok_ || n == 0) return;
-    if (std::fwrite(p, 1, n, f_) != n) ok_ = false;
+    if (std::fwrite(p, 1, n, f_) != n) {
+      ok_ = false;
+      errno_ = errno;
+    }
     pos_ += n;
   }
   template <class T>
@@ -41,6 +45,7 @@ class Out {
  private:
   std::FILE* f_;
   bool ok_ = true;
+  int errno_ = 0;
   uint64_t pos_ = 0;
 };
 
@@ -163,28 +168,66 @@ Status GgufWriter::add_tensor_view(const std::string& name, DType type,
   return Status::ok();
 }
 
+Status GgufWriter::add_tensor_info(const std::string& name, DType type,
+                                   const std::vector<int64_t>& ne) {
+  // The size its type and shape give (check_tensor refuses a shape that has none).
+  size_t rows = 1;
+  for (size_t d = 1; d < ne.size(); ++d) rows *= static_cast<size_t>(std::max<int64_t>(ne[d], 0));
+  const size_t bytes = ne.empty() ? 0 : dtype_row_bytes(type, ne[0]) * rows;
+  LOAM_TRY(check_tensor(name, type, ne, bytes));
+  tensors_.push_back({name, type, ne, nullptr, bytes, nullptr});
+  return Status::ok();
+}
+
 Status GgufWriter::write(const std::string& path) const {
-  for (const GgufKeyValue& kv : kv_) {
+  for (const PendingTensor& t : tensors_) {
+    if (t.data == nullptr && t.nbytes != 0) {
+      return Status::error("GGUF writer: tensor '" + t.name + "' was declared without its data");
+    }
+  }
+  GgufStreamWriter stream;
+  LOAM_TRY(stream.open(*this, path));
+  for (const PendingTensor& t : tensors_) LOAM_TRY(stream.write_tensor(t.data, t.nbytes));
+  return stream.finish();
+}
+
+Status GgufStreamWriter::fail(const std::string& what) {
+  abandon();
+  return Status::error(what);
+}
+
+Status GgufStreamWriter::open(const GgufWriter& layout, const std::string& path) {
+  abandon();
+  for (const GgufKeyValue& kv : layout.kv_) {
     if (!array_consistent(kv.value)) {
       return Status::error("GGUF writer: key '" + kv.key + "' has an inconsistent array");
     }
   }
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return Status::error("cannot create " + tmp + ": " + std::strerror(errno));
-  Out out(f);
+  path_ = path;
+  tmp_ = path + ".tmp";
+  alignment_ = layout.alignment_;
+  sizes_.clear();
+  for (const GgufWriter::PendingTensor& t : layout.tensors_) sizes_.push_back(t.nbytes);
+  next_ = 0;
+  file_ = std::fopen(tmp_.c_str(), "wb");
+  if (file_ == nullptr) {
+    const std::string message = "cannot create " + tmp_ + ": " + std::strerror(errno);
+    tmp_.clear();  // not ours to remove
+    return Status::error(message);
+  }
+  Out out(file_, 0);
   out.bytes("GGUF", 4);
   out.put<uint32_t>(3);
-  out.put<uint64_t>(tensors_.size());
-  out.put<uint64_t>(kv_.size());
-  for (const GgufKeyValue& kv : kv_) {
+  out.put<uint64_t>(layout.tensors_.size());
+  out.put<uint64_t>(layout.kv_.size());
+  for (const GgufKeyValue& kv : layout.kv_) {
     out.str(kv.key);
     out.put(static_cast<uint32_t>(kv.value.type));
     write_value(out, kv.value);
   }
   // Offsets are relative to the data section; each tensor starts on an alignment boundary.
   uint64_t offset = 0;
-  for (const PendingTensor& t : tensors_) {
+  for (const GgufWriter::PendingTensor& t : layout.tensors_) {
     out.str(t.name);
     out.put(static_cast<uint32_t>(t.ne.size()));
     for (int64_t n : t.ne) out.put(static_cast<uint64_t>(n));
@@ -192,24 +235,55 @@ Status GgufWriter::write(const std::string& path) const {
     out.put(offset);
     offset += (t.nbytes + alignment_ - 1) / alignment_ * alignment_;
   }
-  if (!tensors_.empty()) out.pad_to(alignment_);
-  for (size_t i = 0; i < tensors_.size(); ++i) {
-    out.bytes(tensors_[i].data, tensors_[i].nbytes);
-    // Pad between tensors only; the file ends right after the last tensor's bytes.
-    if (i + 1 < tensors_.size()) out.pad_to(alignment_);
-  }
-  const bool write_ok = out.ok();
-  const bool close_ok = std::fclose(f) == 0;
-  if (!write_ok || !close_ok) {
-    std::remove(tmp.c_str());
-    return Status::error("cannot write " + tmp + ": " + std::strerror(errno));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(tmp.c_str());
-    return Status::error("cannot rename " + tmp + " to " + path + ": " + std::strerror(err));
-  }
+  if (!layout.tensors_.empty()) out.pad_to(alignment_);
+  pos_ = out.pos();
+  if (!out.ok()) return fail("cannot write " + tmp_ + ": " + std::strerror(out.error()));
   return Status::ok();
+}
+
+Status GgufStreamWriter::write_tensor(const void* data, size_t nbytes) {
+  if (file_ == nullptr) return Status::error("GGUF writer: no file open");
+  if (next_ >= sizes_.size()) return fail("GGUF writer: more tensors than declared in " + tmp_);
+  if (nbytes != sizes_[next_]) {
+    return fail("GGUF writer: tensor " + std::to_string(next_) + " of " + tmp_ + " has " +
+                std::to_string(nbytes) + " bytes, declared " + std::to_string(sizes_[next_]));
+  }
+  Out out(file_, pos_);
+  // Padding goes between tensors only: the file ends right after the last tensor's bytes.
+  if (next_ > 0) out.pad_to(alignment_);
+  out.bytes(data, nbytes);
+  pos_ = out.pos();
+  ++next_;
+  if (!out.ok()) return fail("cannot write " + tmp_ + ": " + std::strerror(out.error()));
+  return Status::ok();
+}
+
+Status GgufStreamWriter::finish() {
+  if (file_ == nullptr) return Status::error("GGUF writer: no file open");
+  if (next_ != sizes_.size()) {
+    return fail("GGUF writer: " + std::to_string(next_) + " of " + std::to_string(sizes_.size()) +
+                " tensors written to " + tmp_);
+  }
+  std::FILE* f = file_;
+  file_ = nullptr;
+  // fclose flushes the buffer: a full disk may only show here.
+  if (std::fclose(f) != 0) return fail("cannot write " + tmp_ + ": " + std::strerror(errno));
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    return fail("cannot rename " + tmp_ + " to " + path_ + ": " + std::strerror(errno));
+  }
+  tmp_.clear();
+  return Status::ok();
+}
+
+void GgufStreamWriter::abandon() {
+  if (file_ != nullptr) {
+    std::fclose(file_);
+    file_ = nullptr;
+  }
+  if (!tmp_.empty()) {
+    std::remove(tmp_.c_str());
+    tmp_.clear();
+  }
 }
 
 }  // namespace loam

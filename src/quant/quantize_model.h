@@ -7,8 +7,9 @@
 // type's llama_ftype number and general.quantization_version = 2; a llama2.c input gets llama.*
 // and tokenizer.ggml.* keys so the file is complete for any GGUF reader. Tensors are written in
 // llama-quantize's order (quant/quant_mix.h). Conversion runs row by row, so the result does not
-// depend on the thread count. The converted tensors are held in memory until the file is written
-// (about the size of the output file).
+// depend on the thread count. The file is streamed: header, metadata and tensor table first
+// (the sizes follow from the planned types), then each tensor as it is converted, so the memory
+// used is about one converted tensor, not the output file.
 #pragma once
 
 #include <cstddef>
