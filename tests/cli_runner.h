@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@ namespace loam_cli_test {
 
 struct Result {
   int code = -1;
+  long max_rss_kib = 0;  // the child's peak resident memory
   std::string out;
   std::string err;
 };
@@ -92,8 +94,10 @@ inline Result run(const RunSpec& spec) {
   }
   Result r;
   int status = 0;
-  if (pid > 0 && waitpid(pid, &status, 0) == pid) {
+  struct rusage usage {};
+  if (pid > 0 && wait4(pid, &status, 0, &usage) == pid) {
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    r.max_rss_kib = usage.ru_maxrss;
   }
   r.out = slurp(out_path);
   r.err = slurp(err_path);

@@ -203,7 +203,8 @@ std::string ArgParser::help_text() const {
     rows.emplace_back(positional_metavar_, positional_help_);
   }
   for (const Option& opt : options_) {
-    std::string left = opt.short_name.empty() ? "    " : opt.short_name + ", ";
+    std::string left = opt.short_name.empty() ? "    " : opt.short_name;
+    if (!opt.short_name.empty() && !opt.long_name.empty()) left += ", ";
     left += opt.long_name;
     if (!opt.metavar.empty()) left += " " + opt.metavar;
     rows.emplace_back(left, opt.help);

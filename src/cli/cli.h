@@ -25,6 +25,7 @@ int print_cpu_report();
 int cmd_tokenize(int argc, char** argv);
 int cmd_logits(int argc, char** argv);
 int cmd_quantize(int argc, char** argv);
+int cmd_bench(int argc, char** argv);
 
 // "loam: error: MESSAGE" on stderr (newlines in MESSAGE become spaces); returns kExitRuntime.
 int runtime_error(const std::string& message);

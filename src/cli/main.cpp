@@ -23,6 +23,8 @@ constexpr Command kCommands[] = {
     {"tokenize", "show the tokens a text becomes", loam::cli::cmd_tokenize},
     {"logits", "write the logits of given token ids to a float32 file", loam::cli::cmd_logits},
     {"quantize", "write a quantized GGUF copy of a model (Q4_K_M, Q8_0, ...)", loam::cli::cmd_quantize},
+    {"bench", "measure prompt and generation speed (llama-bench's tests; --synthetic: no download)",
+     loam::cli::cmd_bench},
 };
 
 void print_help(FILE* out) {

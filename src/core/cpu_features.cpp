@@ -1,5 +1,8 @@
 #include "core/cpu_features.h"
 
+#include <cstring>
+#include <fstream>
+
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
 #endif
@@ -97,6 +100,25 @@ std::string CpuFeatures::describe() const {
   add(neon_dotprod, "dotprod");
   add(neon_fp16, "fp16");
   return s.empty() ? "none" : s;
+}
+
+std::string cpu_model_name() {
+  // x86 Linux says "model name"; arm64 Linux has no name line, only "CPU part" numbers, so
+  // "Hardware" / "Model" lines (boards) are the best it offers.
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  for (const char* key : {"model name", "Hardware", "Model"}) {
+    f.clear();
+    f.seekg(0);
+    while (std::getline(f, line)) {
+      if (line.compare(0, std::strlen(key), key) != 0) continue;
+      const size_t colon = line.find(':');
+      if (colon == std::string::npos) continue;
+      const size_t start = line.find_first_not_of(" \t", colon + 1);
+      if (start != std::string::npos) return line.substr(start);
+    }
+  }
+  return "unknown";
 }
 
 const CpuFeatures& cpu_features() {

@@ -18,4 +18,7 @@ struct CpuFeatures {
 
 const CpuFeatures& cpu_features();
 
+// The CPU's model name as the OS reports it ("AMD EPYC 9554 64-Core Processor"), or "unknown".
+std::string cpu_model_name();
+
 }  // namespace loam
