@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/interrupt.h"
 #include "quant/quantize_model.h"
 
 namespace loam::cli {
@@ -118,11 +119,19 @@ int cmd_quantize(int argc, char** argv) {
   options.refine_k = refine;
   ProgressPrinter printer(isatty(STDERR_FILENO) == 1);
   options.progress = [&printer](const QuantizeProgress& p) { printer(p); };
+  // Ctrl-C or SIGTERM stops the conversion within a chunk; quantize_model then removes OUT.tmp.
+  catch_interrupts();
+  options.stop = [] { return interrupted(); };
 
   Stopwatch clock;
   QuantizeResult result;
   if (Status st = quantize_model(in, out, options, &result); !st) {
     printer.finish_line();
+    if (interrupted()) {
+      log_line("loam: interrupted by %s: %s not written, no %s.tmp left", interrupt_name(),
+               out.c_str(), out.c_str());
+      return kExitInterrupted;
+    }
     return runtime_error(st.message());
   }
   const std::string fallbacks =

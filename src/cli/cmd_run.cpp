@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/interrupt.h"
 #include "cli/session_setup.h"
 #include "kernels/kernels.h"
 #include "loam/sampler.h"
@@ -39,7 +40,9 @@ struct RunOptions {
   SamplerParams sampling;
 };
 
-// Text goes out as soon as it is decoded so a reader of the pipe sees it stream.
+// Text goes out as soon as it is decoded so a reader of the pipe sees it stream. A reader that
+// has gone away (`| head -c 10`) ends the process through SIGPIPE at the next write; where
+// SIGPIPE is ignored, the write fails and generation stops (see the loop).
 void emit(const std::string& text) {
   if (text.empty()) return;
   std::fwrite(text.data(), 1, text.size(), stdout);
@@ -150,10 +153,15 @@ int cmd_run(int argc, char** argv) {
     if (Status st = default_model_path(o.model); !st) return usage_error("run", st.message());
   }
   if (Status st = select_isa(); !st) return runtime_error(st.message());
+  // From here Ctrl-C or SIGTERM ends the run between two steps, with the statistics so far.
+  catch_interrupts();
 
   std::string prompt = o.prompt;
   if (parser.given("--file")) {
-    if (Status st = read_file_text(o.prompt_file, prompt); !st) return runtime_error(st.message());
+    if (Status st = read_file_text(o.prompt_file, prompt); !st) {
+      if (interrupted()) return kExitInterrupted;  // Ctrl-C while reading a terminal
+      return runtime_error(st.message());
+    }
     // Files and `echo` end with a newline the user did not mean as part of the prompt
     // (llama.cpp drops it too).
     if (!prompt.empty() && prompt.back() == '\n') prompt.pop_back();
@@ -177,6 +185,10 @@ int cmd_run(int argc, char** argv) {
     return runtime_error(st.message());
   }
   load_ms += repack_ms;
+  if (interrupted()) {
+    log_line("stop: interrupted by %s while loading", interrupt_name());
+    return kExitInterrupted;
+  }
   const int n_ctx = session->context_length();
   const int n_vocab = model->config.n_vocab;
 
@@ -218,8 +230,17 @@ int cmd_run(int argc, char** argv) {
   StreamDecoder decoder(tokenizer);
   int32_t prev = tokens.back();
 
+  // The prompt goes in pieces of the session's batch, the pieces eval() would cut it into
+  // anyway (so the result is the same), to look for an interruption between them.
   Stopwatch prompt_clock;
-  if (Status st = session->eval(tokens); !st) return runtime_error(st.message());
+  int n_evaluated = 0;
+  while (n_evaluated < n_prompt && !interrupted()) {
+    const int n = std::min(session->max_batch(), n_prompt - n_evaluated);
+    if (Status st = session->eval(tokens.data() + n_evaluated, n); !st) {
+      return runtime_error(st.message());
+    }
+    n_evaluated += n;
+  }
   const double prompt_ms = prompt_clock.ms();
 
   // Each generated token is printed when sampled; it is evaluated only if another one follows,
@@ -230,7 +251,7 @@ int cmd_run(int argc, char** argv) {
   int n_generated = 0;
   Stopwatch gen_clock;
   double first_token_ms = 0.0;
-  while (n_generated < max_new) {
+  while (n_generated < max_new && !interrupted()) {
     const int32_t id = sampler.sample(session->logits(), n_vocab);
     if (id == model->vocab.eos_id) {
       hit_eos = true;
@@ -238,6 +259,7 @@ int cmd_run(int argc, char** argv) {
     }
     sampler.accept(id);
     emit(decoder.push(prev, id));
+    if (std::ferror(stdout)) break;  // nobody reads the text any more
     prev = id;
     ++n_generated;
     if (n_generated == 1) first_token_ms = gen_clock.ms();
@@ -252,13 +274,21 @@ int cmd_run(int argc, char** argv) {
   const double gen_ms = gen_clock.ms();
   emit(decoder.flush());
   emit("\n");
-  if (std::ferror(stdout)) return runtime_error("writing the generated text to stdout failed");
-  const char* stop = hit_eos                          ? "end of sequence"
-                     : n_generated == o.n_predict ? "n-predict reached"
-                                                  : "context full";
+  const bool stopped = interrupted();
+  if (std::ferror(stdout) && !stopped) {
+    return runtime_error("writing the generated text to stdout failed");
+  }
+  const std::string stop = stopped      ? std::string("interrupted by ") + interrupt_name()
+                           : hit_eos    ? "end of sequence"
+                           : n_generated == o.n_predict ? "n-predict reached"
+                                                        : "context full";
 
-  log_line("prompt: %d tokens in %.1f ms (%.2f tokens/s)", n_prompt, prompt_ms,
-           prompt_ms > 0 ? n_prompt * 1000.0 / prompt_ms : 0.0);
+  if (n_evaluated < n_prompt) {
+    log_line("prompt: %d of %d tokens in %.1f ms", n_evaluated, n_prompt, prompt_ms);
+  } else {
+    log_line("prompt: %d tokens in %.1f ms (%.2f tokens/s)", n_prompt, prompt_ms,
+             prompt_ms > 0 ? n_prompt * 1000.0 / prompt_ms : 0.0);
+  }
   // Steady-state speed: tokens 2..N each cost one decode step plus sampling; the first token
   // only cost sampling after the prompt, so it is left out of the rate.
   const double decode_ms = gen_ms - first_token_ms;
@@ -268,8 +298,8 @@ int cmd_run(int argc, char** argv) {
   } else {
     log_line("generation: %d tokens in %.1f ms", n_generated, gen_ms);
   }
-  log_line("stop: %s", stop);
-  return kExitOk;
+  log_line("stop: %s", stop.c_str());
+  return stopped ? kExitInterrupted : kExitOk;
 }
 
 }  // namespace loam::cli

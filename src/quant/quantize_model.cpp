@@ -33,6 +33,7 @@ constexpr uint32_t kQuantizationVersion = 2;
 constexpr int64_t kChunkElements = 1 << 16;
 // The pool's claim counter holds at most 2^20 chunks per call.
 constexpr int64_t kMaxChunks = 1 << 16;
+constexpr const char* kInterrupted = "interrupted";
 
 std::string shape_text(const Tensor& t) {
   std::string s = "[";
@@ -62,9 +63,10 @@ bool convert_row(DType to, const float* x, void* y, int64_t n, bool refine_k) {
 }
 
 // Converts every row of `src` to `to` into `out` ([rows][row bytes of `to`]), on the pool.
-// `report(fraction)` is called on the calling thread as its chunks finish.
+// `report(fraction)` is called on the calling thread as its chunks finish, and so is `stop`.
 Status convert_tensor(const Tensor& src, DType to, bool refine_k, ThreadPool& pool,
-                      std::vector<uint8_t>& out, const std::function<void(double)>& report) {
+                      std::vector<uint8_t>& out, const std::function<void(double)>& report,
+                      const std::function<bool()>& stop) {
   const int64_t n = src.cols();
   const int64_t rows = src.rows();
   const size_t out_row_bytes = dtype_row_bytes(to, n);
@@ -118,6 +120,9 @@ Status convert_tensor(const Tensor& src, DType to, bool refine_k, ThreadPool& po
     }
     const int64_t done = chunks_done.fetch_add(1) + 1;
     if (thread == 0 && report) report(static_cast<double>(done) / static_cast<double>(n_chunks));
+    // Thread 0 is the caller's, which takes chunks until none are left: a stop request is seen
+    // within one chunk (~1 ms) and the other threads end at their next one.
+    if (thread == 0 && stop && stop()) fail(kInterrupted);
   });
   if (failed) return Status::error(error);
   return Status::ok();
@@ -201,6 +206,7 @@ Status quantize_model(const std::string& in, const std::string& out,
   LOAM_TRY(stream.open(writer, out));
   std::vector<uint8_t> converted;  // [rows][row bytes of the output type], reused
   for (size_t k = 0; k < order.size(); ++k) {
+    if (options.stop && options.stop()) return Status::error(kInterrupted);
     const size_t i = order[k];
     const Tensor& t = src.tensors[i];
     const MixChoice& c = plan[i];
@@ -224,8 +230,10 @@ Status quantize_model(const std::string& in, const std::string& out,
         p.fraction = fraction;
         options.progress(p);
       };
-      Status st = convert_tensor(t, c.type, options.refine_k, pool, converted, report);
-      if (!st) return Status::error(in + ": " + st.message());
+      Status st = convert_tensor(t, c.type, options.refine_k, pool, converted, report,
+                                 options.stop);
+      if (!st) return Status::error(st.message() == kInterrupted ? st.message()
+                                                                 : in + ": " + st.message());
       data = converted.data();
       nbytes = converted.size();
       ++res.n_converted;

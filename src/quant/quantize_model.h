@@ -50,6 +50,9 @@ struct QuantizeOptions {
   // Called for every tensor at least once with done = true, and for large tensors also while
   // they are converted. Must not throw.
   std::function<void(const QuantizeProgress&)> progress;
+  // Asked on the calling thread between chunks of work (a few ms apart); when it returns true,
+  // quantize_model stops, removes OUT.tmp and fails with "interrupted". Must not throw.
+  std::function<bool()> stop;
 };
 
 struct QuantizeResult {
