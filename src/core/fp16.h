@@ -1,4 +1,8 @@
 // Scalar IEEE half and bfloat16 conversions (portable; SIMD paths convert in vectors).
+// Every helper is `static inline` (internal linkage): ISA translation units include this header
+// too (x86_avx2/quant_act.cpp), and an external-linkage inline copy they emit without inlining
+// (-O0, sanitizers) is compiled with their flags and may be the one the linker keeps for all
+// callers (ARCHITECTURE.md rule 1; .ci/check_isa_symbols.sh checks the object files).
 #pragma once
 
 #include <cstdint>
@@ -6,19 +10,19 @@
 
 namespace loam {
 
-inline float fp32_from_bits(uint32_t bits) {
+static inline float fp32_from_bits(uint32_t bits) {
   float f;
   std::memcpy(&f, &bits, sizeof f);
   return f;
 }
 
-inline uint32_t fp32_to_bits(float f) {
+static inline uint32_t fp32_to_bits(float f) {
   uint32_t bits;
   std::memcpy(&bits, &f, sizeof bits);
   return bits;
 }
 
-inline float fp16_to_fp32(uint16_t h) {
+static inline float fp16_to_fp32(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
   const uint32_t exp = (h >> 10) & 0x1fu;
   const uint32_t mant = h & 0x3ffu;
@@ -32,7 +36,7 @@ inline float fp16_to_fp32(uint16_t h) {
 }
 
 // Round to nearest even, with overflow to infinity and gradual underflow.
-inline uint16_t fp32_to_fp16(float f) {
+static inline uint16_t fp32_to_fp16(float f) {
   const uint32_t x = fp32_to_bits(f);
   const uint32_t sign = (x >> 16) & 0x8000u;
   const uint32_t abs = x & 0x7fffffffu;
@@ -51,9 +55,11 @@ inline uint16_t fp32_to_fp16(float f) {
   return static_cast<uint16_t>(sign | ((rounded - (112u << 23)) >> 13));
 }
 
-inline float bf16_to_fp32(uint16_t b) { return fp32_from_bits(static_cast<uint32_t>(b) << 16); }
+static inline float bf16_to_fp32(uint16_t b) {
+  return fp32_from_bits(static_cast<uint32_t>(b) << 16);
+}
 
-inline uint16_t fp32_to_bf16(float f) {
+static inline uint16_t fp32_to_bf16(float f) {
   const uint32_t x = fp32_to_bits(f);
   if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet nan
   return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
