@@ -26,7 +26,6 @@ constexpr int kYieldIterations = 64;
 
 constexpr int kCountBits = 20;
 constexpr int64_t kMaxChunks = (int64_t{1} << kCountBits) - 1;
-constexpr uint64_t kCountMask = (uint64_t{1} << kCountBits) - 1;
 
 inline uint32_t generation_of(uint64_t claim) { return static_cast<uint32_t>(claim >> (2 * kCountBits)); }
 inline uint64_t make_claim(uint32_t generation, int64_t count) {

@@ -62,8 +62,9 @@ void gemv_q8_0(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x
 }
 
 // Each 4- and 5-bit type: its block, whether it has fifth bits (kFive) and an offset m (kHasMin),
-// the centring offset of its codes, and whether the scalar kernel fuses its per-block update
-// (Q4_0: sum = fma(d_w * d_x, s, sum); Q5_0: sum += d_w * d_x * s, rounded twice).
+// the centring offset of its codes, and, for the types without m, whether the scalar kernel fuses
+// its per-block update (Q4_0: sum = fma(d_w * d_x, s, sum); Q5_0: sum += d_w * d_x * s, rounded
+// twice).
 struct Q4_0Kernel {
   using Block = BlockQ4_0;
   static constexpr bool kFive = false, kHasMin = false, kFused = true;
@@ -71,7 +72,7 @@ struct Q4_0Kernel {
 };
 struct Q4_1Kernel {
   using Block = BlockQ4_1;
-  static constexpr bool kFive = false, kHasMin = true, kFused = false;
+  static constexpr bool kFive = false, kHasMin = true;
   static constexpr int kCentre = 0;
 };
 struct Q5_0Kernel {
@@ -81,7 +82,7 @@ struct Q5_0Kernel {
 };
 struct Q5_1Kernel {
   using Block = BlockQ5_1;
-  static constexpr bool kFive = true, kHasMin = true, kFused = false;
+  static constexpr bool kFive = true, kHasMin = true;
   static constexpr int kCentre = 0;
 };
 
