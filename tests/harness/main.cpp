@@ -83,9 +83,10 @@ std::string temp_dir() {
 int main(int argc, char** argv) {
   using namespace loam_test;
   const char* filter = argc > 1 ? argv[1] : nullptr;
-  int passed = 0, failed = 0, skipped = 0;
+  int passed = 0, failed = 0, skipped = 0, matched = 0;
   for (const Case& c : registry()) {
     if (filter && std::strstr(c.name, filter) == nullptr) continue;
+    ++matched;
     g_failures_in_case = 0;
     const auto t0 = std::chrono::steady_clock::now();
     bool skip = false;
@@ -113,5 +114,15 @@ int main(int argc, char** argv) {
     }
   }
   std::fprintf(stderr, "%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+  // A filter with a typo (or a renamed case) must not pass as "0 passed"; all cases skipped is
+  // fine (a fixture or CPU feature missing outside CI), no case selected is not.
+  if (matched == 0) {
+    if (filter)
+      std::fprintf(stderr, "FAIL no test case name contains \"%s\" (%zu cases)\n", filter,
+                   registry().size());
+    else
+      std::fprintf(stderr, "FAIL no test case registered\n");
+    return 1;
+  }
   return failed == 0 ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 // The project's own minimal test harness: TEST_CASE registers a function; CHECK* record failures
 // and go on; REQUIRE* stop the current case. Each test executable links harness/main.cpp, runs
-// every case (or those whose name contains argv[1]) and exits non-zero if any failed.
+// every case (or those whose name contains argv[1]) and exits non-zero if any failed or if none
+// was selected (a filter that matches no case name).
 #pragma once
 
 #include <cmath>
