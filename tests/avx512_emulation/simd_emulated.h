@@ -210,13 +210,16 @@ inline VD extend(const VS& from) {
 }  // namespace emu
 
 // --- loads, stores, casts ------------------------------------------------------------------------
-inline __m128i _mm_loadu_si128(const __m128i* p) { __m128i v; std::memcpy(v.b, p, 16); return v; }
+// The unaligned loads take void* (the hardware headers' __m128i_u* / __m256i_u*): Clang gives
+// memcpy the alignment of its argument's pointee type, and this model's __m128i is alignas(16),
+// so memcpy from a `const __m128i*` became movaps and faulted on a misaligned block (-O0).
+inline __m128i _mm_loadu_si128(const void* p) { __m128i v; std::memcpy(v.b, p, 16); return v; }
 // The aligned forms fault on hardware when the address is not aligned: so does the model.
 inline void require_aligned(const void* p, uintptr_t n) {
   if (reinterpret_cast<uintptr_t>(p) % n != 0) std::abort();
 }
 inline __m128i _mm_load_si128(const __m128i* p) { require_aligned(p, 16); return _mm_loadu_si128(p); }
-inline __m256i _mm256_loadu_si256(const __m256i* p) { __m256i v; std::memcpy(v.b, p, 32); return v; }
+inline __m256i _mm256_loadu_si256(const void* p) { __m256i v; std::memcpy(v.b, p, 32); return v; }
 inline __m512i _mm512_loadu_si512(const void* p) { __m512i v; std::memcpy(v.b, p, 64); return v; }
 inline __m512 _mm512_loadu_ps(const void* p) { __m512 v; std::memcpy(v.b, p, 64); return v; }
 inline void _mm256_store_ps(float* p, __m256 v) { require_aligned(p, 32); std::memcpy(p, v.b, 32); }
