@@ -37,6 +37,11 @@ namespace loam::cli {
 
 namespace {
 
+// Passes of the bandwidth probe; the best one counts. On the shared VMs Loam is developed on the
+// probe's result moves between 32 and 54 GB/s from run to run; more passes do not remove that,
+// but they keep one unlucky pass from setting the figure.
+constexpr int kBandwidthPasses = 10;
+
 struct ModelSource {
   bool synthetic = false;
   std::string spec;       // a path, or SHAPE:TYPE
@@ -262,7 +267,7 @@ int cmd_bench(int argc, char** argv) {
   }
 
   Progress progress;
-  // Read bandwidth, once per thread count, before any model is in memory: the best of 3 passes of
+  // Read bandwidth, once per thread count, before any model is in memory: the best of 10 passes of
   // three streaming patterns over a 1 GiB buffer (core/memory_bandwidth.h), with as many threads
   // as the tests. At most a quarter of the memory available, so the probe never competes with the
   // model; a buffer that fits in the caches would measure the caches, so below 64 MiB none runs.
@@ -275,10 +280,10 @@ int cmd_bench(int argc, char** argv) {
     }
     progress.show("loam bench: measuring read bandwidth with " + std::to_string(o.threads[i]) + " threads");
     ThreadPool pool(o.threads[i]);
-    bandwidth[i] = measure_read_bandwidth(pool, bw_bytes, 3).read_gbs;
+    bandwidth[i] = measure_read_bandwidth(pool, bw_bytes, kBandwidthPasses).read_gbs;
     progress.clear();
-    log_line("loam bench: read bandwidth with %d threads: %.1f GB/s (best of 3 passes over %s)",
-             o.threads[i], bandwidth[i], describe_bytes(bw_bytes).c_str());
+    log_line("loam bench: read bandwidth with %d threads: %.1f GB/s (best of %d passes over %s)",
+             o.threads[i], bandwidth[i], kBandwidthPasses, describe_bytes(bw_bytes).c_str());
   }
 
   const std::string cpu = cpu_model_name();
