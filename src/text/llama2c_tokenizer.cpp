@@ -109,15 +109,16 @@ Status load_llama2c_tokenizer(const std::string& path, int32_t n_vocab, Vocab& o
     return Status::error(path + ": max_token_length " + std::to_string(max_token_length) +
                          " is out of range (1.." + std::to_string(kMaxPieceBytes) + ")");
   }
-  // Each record takes 8 to 8 + max_token_length bytes: the size must fit n_vocab of them before
-  // n_vocab entries are allocated (n_vocab comes from the model file, not this one).
+  // Each record takes at least 8 bytes: the size must hold n_vocab of them before n_vocab entries
+  // are allocated (n_vocab comes from the model file, not this one). Records that are too long,
+  // or bytes left over, are found with a precise message by the reading loop below.
   const uint64_t n = static_cast<uint64_t>(n_vocab);
   const uint64_t records = file->size() - 4;
-  if (records < 8 * n || records > n * (8 + static_cast<uint64_t>(max_token_length))) {
-    return Status::error(path + ": " + std::to_string(file->size()) + " bytes cannot hold " +
-                         std::to_string(n_vocab) + " tokens of at most " +
-                         std::to_string(max_token_length) + " bytes (tokenizer does not match "
-                         "the model's vocabulary size?)");
+  if (records < 8 * n) {
+    return Status::error(path + ": truncated tokenizer file: " + std::to_string(file->size()) +
+                         " bytes cannot hold " + std::to_string(n_vocab) +
+                         " tokens of at least 8 bytes (tokenizer does not match the model's "
+                         "vocabulary size?)");
   }
 
   Vocab vocab;
