@@ -155,7 +155,8 @@ TEST_CASE("SIGINT during generation: the text so far, the statistics, exit 130")
 }
 
 TEST_CASE("SIGTERM during a long prompt: how much of it was read, exit 130") {
-  // 60000 tokens of prompt; attention over them takes far longer than the test waits.
+  // 30000 tokens of prompt ("t3" is one token): about a minute of attention for this model,
+  // far longer than the test waits.
   std::string prompt;
   for (int i = 0; i < 30000; ++i) prompt += "t3";
   const std::string prompt_file = tmp("long-prompt.txt");

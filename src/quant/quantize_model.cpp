@@ -121,7 +121,7 @@ Status convert_tensor(const Tensor& src, DType to, bool refine_k, ThreadPool& po
     const int64_t done = chunks_done.fetch_add(1) + 1;
     if (thread == 0 && report) report(static_cast<double>(done) / static_cast<double>(n_chunks));
     // Thread 0 is the caller's, which takes chunks until none are left: a stop request is seen
-    // within one chunk (~1 ms) and the other threads end at their next one.
+    // within one chunk (a few ms) and the other threads end at their next one.
     if (thread == 0 && stop && stop()) fail(kInterrupted);
   });
   if (failed) return Status::error(error);
