@@ -1,0 +1,7 @@
+// libFuzzer target: the llama2.c checkpoint and tokenizer.bin readers.
+// The body is loam_fuzz::fuzz_llama2c in fuzz_bodies.h.
+#include "fuzz/fuzz_bodies.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  return loam_fuzz::abort_if_broken(loam_fuzz::fuzz_llama2c(data, size));
+}
