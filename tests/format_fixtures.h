@@ -44,6 +44,19 @@ struct TinyLlamaSpec {
   std::vector<loam::GgufKeyValue> extra_keys;  // set after the standard keys (may replace them)
 };
 
+// The smallest model the loader accepts (one layer, dim 8), so that cutting or corrupting it at
+// every byte, or mutating every field, stays cheap.
+inline TinyLlamaSpec smallest_llama() {
+  TinyLlamaSpec spec;
+  spec.n_embd = 8;
+  spec.n_layer = 1;
+  spec.n_head = 2;
+  spec.n_head_kv = 1;
+  spec.n_ff = 8;
+  spec.n_vocab = 4;
+  return spec;
+}
+
 // Deterministic weight values: element i of the tensor with index `seed`.
 inline float tiny_weight(int seed, int64_t i) {
   return 0.02f * std::sin(0.37f * static_cast<float>(i) + 1.3f * static_cast<float>(seed));

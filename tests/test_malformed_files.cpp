@@ -78,19 +78,6 @@ InfoPos info_pos(const std::vector<uint8_t>& bytes, const std::string& name) {
   return {p, p + 4, p + 4 + 8 * n_dims, p + 8 + 8 * n_dims};
 }
 
-// The smallest model the loader accepts (one layer, dim 8), so that cutting or corrupting it at
-// every byte stays cheap.
-loam_test::TinyLlamaSpec smallest_llama() {
-  loam_test::TinyLlamaSpec spec;
-  spec.n_embd = 8;
-  spec.n_layer = 1;
-  spec.n_head = 2;
-  spec.n_head_kv = 1;
-  spec.n_ff = 8;
-  spec.n_vocab = 4;
-  return spec;
-}
-
 }  // namespace
 
 // ---- files that are not there or not files ----------------------------------------------------
@@ -178,7 +165,7 @@ TEST_CASE("a small GGUF truncated at every length gives an error") {
 }
 
 TEST_CASE("a tiny llama model truncated at every length gives an error") {
-  const loam_test::TinyLlamaSpec spec = smallest_llama();
+  const loam_test::TinyLlamaSpec spec = loam_test::smallest_llama();
   const std::string src = write_tiny("tiny-src.gguf", spec);
   REQUIRE(load(src).is_ok());
   const std::vector<uint8_t> full = loam_test::read_all(src);
@@ -356,7 +343,7 @@ TEST_CASE("general.alignment must be a power of two") {
 // ---- random corruption ------------------------------------------------------------------------
 
 TEST_CASE("random byte corruptions never crash and never yield out-of-file tensors") {
-  const loam_test::TinyLlamaSpec spec = smallest_llama();
+  const loam_test::TinyLlamaSpec spec = loam_test::smallest_llama();
   const std::string path = write_tiny("corrupt.gguf", spec);
   const std::vector<uint8_t> full = loam_test::read_all(path);
   REQUIRE(!full.empty());

@@ -24,18 +24,6 @@ using loam_test::tmp;
 
 namespace {
 
-// The smallest model the loader accepts (one layer, dim 8): each load takes microseconds.
-loam_test::TinyLlamaSpec smallest_llama() {
-  loam_test::TinyLlamaSpec spec;
-  spec.n_embd = 8;
-  spec.n_layer = 1;
-  spec.n_head = 2;
-  spec.n_head_kv = 1;
-  spec.n_ff = 8;
-  spec.n_vocab = 4;
-  return spec;
-}
-
 // One integer field of the file: where it is, how wide, and what it is.
 struct Field {
   size_t pos;
@@ -310,7 +298,7 @@ size_t check_cli(const std::vector<Mutant>& mutants, size_t step, const std::str
 
 const std::vector<uint8_t>& valid_gguf() {
   static const std::vector<uint8_t> bytes = [] {
-    const std::string path = loam_test::write_tiny("mutant-src.gguf", smallest_llama());
+    const std::string path = loam_test::write_tiny("mutant-src.gguf", loam_test::smallest_llama());
     return loam_test::read_all(path);
   }();
   return bytes;
