@@ -93,8 +93,11 @@ class MappedInput {
 
  private:
   std::shared_ptr<const loam::MappedFile> file_;
+#ifdef LOAM_FUZZ_ASAN
+  // The poisoned rest of the input's last page (only with ASan: Clang warns about unused fields).
   const uint8_t* tail_ = nullptr;
   size_t tail_bytes_ = 0;
+#endif
 };
 
 // A file under /tmp private to this process, rewritten for every input (readers that take a
