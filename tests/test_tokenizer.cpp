@@ -1,7 +1,6 @@
 // Tokenizer tests: hand-computed cases on tiny vocabularies, the llama.cpp Llama-2 SentencePiece
 // vectors, the golden prompts and continuations, the stream decoder and malformed tokenizer.bin.
 #include <algorithm>
-#include <chrono>
 #include <cstring>
 #include <limits>
 #include <cstdio>
@@ -15,6 +14,7 @@
 #include "harness/test.h"
 #include "loam/gguf.h"
 #include "loam/tokenizer.h"
+#include "text/utf8.h"
 
 using loam::Status;
 using loam::Tokenizer;
@@ -402,23 +402,6 @@ size_t json_value_pos(const std::string& json, const std::string& key) {
   return p;
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 std::string json_string(const std::string& json, const std::string& key) {
   size_t p = json_value_pos(json, key);
@@ -447,7 +430,7 @@ std::string json_string(const std::string& json, const std::string& key) {
           cp = 0x10000 + ((cp - 0xD800) << 10) + (hex4(p + 3) - 0xDC00);  // surrogate pair
           p += 6;
         }
-        append_utf8(out, cp);
+        loam::utf8::append(out, cp);
         break;
       }
       default: out += e;  // \" \\ \/
@@ -602,19 +585,17 @@ TEST_CASE("stream_decoder_llama_vocab_bytes_shared") {
   CHECK_EQ(sd.flush(), std::string("\xE2"));
 }
 
-TEST_CASE("spm_long_prompt_is_fast_shared") {
+TEST_CASE("spm_long_prompt_round_trips_shared") {
   const Vocab v = gguf_vocab("vectors/ggml-vocab-llama-spm.gguf");
   const Tokenizer tok(v);
   // ~120k characters of mixed text plus a 100k run of one letter (the worst case for a naive
-  // rescan-everything merge loop, which would take minutes here).
+  // rescan-everything merge loop, which would take minutes here and run into ctest's timeout; no
+  // timing is asserted: speed is not a unit test's business).
   std::string text;
   while (text.size() < 120000) text += "Once upon a time, 🦙 naïve Cửa Việt\n\t 12345 ";
   const std::string run(100000, 'a');
-  const auto t0 = std::chrono::steady_clock::now();
   const Ids ids = tok.encode(text, true);
   const Ids run_ids = tok.encode(run, true);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  CHECK(s < 20.0);
   CHECK_EQ(tok.decode(ids), text);
   CHECK_EQ(tok.decode(run_ids), run);
 }

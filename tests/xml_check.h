@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "text/utf8.h"
+
 namespace xml_check {
 
 struct Element {
@@ -50,23 +52,6 @@ struct Result {
 
 namespace detail {
 
-inline void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // XML 1.0 production [2] Char.
 inline bool is_xml_char(uint32_t cp) {
@@ -174,7 +159,7 @@ class Parser {
         if (cp > 0x10FFFF) return fail("character reference out of range");
       }
       if (!is_xml_char(cp)) return fail("character reference to a character XML does not allow");
-      append_utf8(out, cp);
+      loam::utf8::append(out, cp);
     } else {
       return fail("unknown entity &" + ref + ";");
     }

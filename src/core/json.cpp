@@ -8,6 +8,8 @@
 #include <string>
 #include <unordered_set>
 
+#include "text/utf8.h"
+
 namespace loam::json {
 
 // --- Value accessors ----------------------------------------------------------------------------
@@ -74,17 +76,6 @@ int utf8_sequence(const unsigned char* p, size_t n) {
     hi = 0xBF;
   }
   return len;
-}
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-    return;
-  }
-  const int n = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
-  static constexpr unsigned kLead[] = {0, 0, 0xC0, 0xE0, 0xF0};
-  out += static_cast<char>(kLead[n] | (cp >> (6 * (n - 1))));
-  for (int i = n - 2; i >= 0; --i) out += static_cast<char>(0x80 | ((cp >> (6 * i)) & 0x3F));
 }
 
 // Printable ASCII other than '"' and '\\': the bytes a string copies without a second look, both
@@ -433,7 +424,7 @@ bool Parser::parse_escape(std::string& out) {
     cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
     p_ += 6;
   }
-  append_utf8(out, static_cast<uint32_t>(cp));
+  utf8::append(out, static_cast<uint32_t>(cp));
   return true;
 }
 

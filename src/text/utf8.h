@@ -1,12 +1,25 @@
-// Small UTF-8 helpers shared by the tokenizer (splitting text into characters) and the stream
-// decoder (holding back an incomplete trailing character).
+// Small UTF-8 helpers shared by the tokenizer (splitting text into characters), the stream
+// decoder (holding back an incomplete trailing character) and the JSON reader (\u escapes).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
 namespace loam {
 namespace utf8 {
+
+// Appends code point cp (at most U+10FFFF; the caller checks) as 1 to 4 UTF-8 bytes.
+inline void append(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+    return;
+  }
+  const int n = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+  static constexpr unsigned kLead[] = {0, 0, 0xC0, 0xE0, 0xF0};
+  out += static_cast<char>(kLead[n] | (cp >> (6 * (n - 1))));
+  for (int i = n - 2; i >= 0; --i) out += static_cast<char>(0x80 | ((cp >> (6 * i)) & 0x3F));
+}
 
 // Length of the sequence a byte starts, judged from its top four bits alone (as the SentencePiece
 // tokenizer of llama.cpp splits text): continuation and invalid bytes count as one-byte
