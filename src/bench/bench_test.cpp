@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "loam/sampler.h"
+
 namespace loam::bench {
 
 std::string BenchTest::kind() const {
@@ -18,12 +20,9 @@ std::string BenchTest::name() const {
 BenchRunner::BenchRunner(Session& session) : session_(session) {}
 
 int32_t BenchRunner::token_at(uint64_t i) const {
-  // A splitmix64 step: ids spread over the whole vocabulary, as llama-bench's random tokens are
-  // (the embedding rows read and the logits are then typical of real text).
-  uint64_t z = (i + 1) * 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  z ^= z >> 31;
+  // One step of the sampler's generator: ids spread over the whole vocabulary, as llama-bench's
+  // random tokens are (the embedding rows read are then typical of real text).
+  const uint64_t z = Rng(i).next_u64();
   return static_cast<int32_t>(z % static_cast<uint64_t>(session_.model().config.n_vocab));
 }
 

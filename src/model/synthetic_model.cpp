@@ -6,6 +6,7 @@
 
 #include "core/mmap_file.h"
 #include "core/thread_pool.h"
+#include "loam/sampler.h"
 #include "formats/llama_loader.h"
 #include "model/interleave_weights.h"
 #include "model/model_shapes.h"
@@ -21,13 +22,9 @@ constexpr size_t kTensorAlign = 64;
 // (seed, tensor, piece): the bytes do not depend on how pieces are spread over threads.
 constexpr size_t kPieceBytes = size_t(1) << 18;
 
-// splitmix64's finalizer: turns (seed, tensor, piece) into independent generator states.
-uint64_t mix(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ull;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
+// One splitmix64 step (the sampler's generator): turns (seed, tensor, piece) into independent
+// generator states.
+uint64_t mix(uint64_t z) { return Rng(z).next_u64(); }
 
 // xorshift64*: one multiply per 8 bytes, so filling 4 GB of weights takes about a second per core.
 struct Xorshift {
