@@ -163,6 +163,29 @@ TEST_CASE("bench markdown: llama-bench's table, tests at a depth and pp+tg tests
   CHECK(lines[3].find(" % |") == std::string::npos);
 }
 
+TEST_CASE("bench lists take llama-bench's ranges: FIRST-LAST, +STEP and *FACTOR") {
+  const Result r = run(quick({"-p", "4-16*2", "-n", "0", "-t", "1-2", "-d", "0-8+8", "-r", "1", "-o", "jsonl"}));
+  REQUIRE(r.code == 0);
+  std::multiset<std::string> seen;
+  for (const std::string& line : lines_of(r.out)) {
+    json::Value row;
+    REQUIRE(json::parse(line, row));
+    seen.insert("t" + std::to_string(row.find("n_threads")->as_int64()) + " p" +
+                std::to_string(row.find("n_prompt")->as_int64()) + " d" +
+                std::to_string(row.find("n_depth")->as_int64()));
+  }
+  // p: 4, 8, 16; t: 1, 2; d: 0, 8.
+  std::multiset<std::string> expect;
+  for (int t : {1, 2})
+    for (int d : {0, 8})
+      for (int p : {4, 8, 16}) expect.insert("t" + std::to_string(t) + " p" + std::to_string(p) + " d" + std::to_string(d));
+  CHECK(seen == expect);
+  for (const char* bad : {"8-4", "1-1000000", "4-16*1", "0-8*2", "4-", "-4"}) {
+    const Result e = run(quick({"-p", bad}));
+    CHECK_EQ(e.code, 2);
+  }
+}
+
 TEST_CASE("bench --svg: a well-formed chart with each series and its roofline") {
   const std::string svg_path = loam_test::temp_dir() + "/bench.svg";
   const Result r = run(quick({"-p", "8", "-n", "4", "-t", "1,2", "--svg", svg_path}));

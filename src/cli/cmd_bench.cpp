@@ -61,23 +61,32 @@ struct BenchOptions {
   uint64_t seed = 1;
 };
 
-// "512,1024" (and repeated flags) into `out`; every value within [lo, hi].
-Status append_int_list(const std::string& flag, const std::string& text, int lo, int hi,
-                       std::vector<int>& out) {
-  size_t start = 0;
-  while (true) {
-    const size_t comma = text.find(',', start);
-    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    int64_t v = 0;
-    if (!parse_int64(item, v) || v < lo || v > hi) {
-      return Status::error(flag + " expects integers between " + std::to_string(lo) + " and " +
-                           std::to_string(hi) + " separated by commas, got '" + text + "'");
-    }
-    out.push_back(static_cast<int>(v));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
+// One item of a list as llama-bench reads it: N, or a range FIRST-LAST stepped by +STEP (default
+// +1) or *FACTOR, e.g. 1-8, 0-4096+1024, 64-512*2.
+bool expand_item(const std::string& item, int64_t lo, int64_t hi, std::vector<int>& out) {
+  const size_t dash = item.find('-', 1);
+  int64_t first = 0, last = 0, step = 1;
+  bool multiply = false;
+  if (dash == std::string::npos) {
+    if (!parse_int64(item, first) || first < lo || first > hi) return false;
+    out.push_back(static_cast<int>(first));
+    return true;
   }
-  return Status::ok();
+  const size_t op = item.find_first_of("+*", dash + 1);
+  if (!parse_int64(item.substr(0, dash), first) ||
+      !parse_int64(item.substr(dash + 1, op == std::string::npos ? std::string::npos : op - dash - 1), last))
+    return false;
+  if (op != std::string::npos) {
+    multiply = item[op] == '*';
+    if (!parse_int64(item.substr(op + 1), step) || step < (multiply ? 2 : 1)) return false;
+  }
+  if (first < lo || last > hi || first > last || (multiply && first == 0)) return false;
+  constexpr size_t kMaxValues = 1024;  // a typo such as 1-1000000 must not queue a million tests
+  for (int64_t v = first; v <= last; v = multiply ? v * step : v + step) {
+    if (out.size() >= kMaxValues) return false;
+    out.push_back(static_cast<int>(v));
+  }
+  return true;
 }
 
 std::vector<std::string> split_commas(const std::string& text) {
@@ -89,6 +98,20 @@ std::vector<std::string> split_commas(const std::string& text) {
     if (comma == std::string::npos) return parts;
     start = comma + 1;
   }
+}
+
+// "512,1024" (and repeated flags, and ranges: expand_item) into `out`; every value within
+// [lo, hi].
+Status append_int_list(const std::string& flag, const std::string& text, int lo, int hi,
+                       std::vector<int>& out) {
+  for (const std::string& item : split_commas(text)) {
+    if (!expand_item(item, lo, hi, out)) {
+      return Status::error(flag + " expects integers between " + std::to_string(lo) + " and " +
+                           std::to_string(hi) + " separated by commas, or ranges such as 1-8, "
+                           "0-4096+1024 or 64-512*2; got '" + text + "'");
+    }
+  }
+  return Status::ok();
 }
 
 // The tests in llama-bench's order for each depth: pp, then tg, then pg.
@@ -163,9 +186,10 @@ int cmd_bench(int argc, char** argv) {
       "Measures prompt processing (pp: -p tokens in one batch) and text generation (tg: -n tokens\n"
       "one at a time) as llama-bench does: a warm-up run, then -r repetitions of each test, and\n"
       "the mean and standard deviation of tokens/s. Every numeric flag takes a comma list (or is\n"
-      "repeated); every combination of models, threads, depths and tests runs. The machine's read\n"
-      "bandwidth is measured once per thread count, and each tg row gets the fraction of it that\n"
-      "decoding used (bw). Results go to stdout, progress to stderr (on a terminal).\n\n"
+      "repeated) and ranges (1-8, 0-4096+1024, 64-512*2); every combination of models, threads,\n"
+      "depths and tests runs. The machine's read bandwidth is measured once per thread count,\n"
+      "and each tg row gets the fraction of it that decoding used (bw). Results go to stdout,\n"
+      "progress to stderr (on a terminal).\n\n"
       "--synthetic SHAPE:TYPE benchmarks a model that is not on disk: weights of the real sizes\n"
       "and types, pseudo-random, built in memory. Shapes: " + model_shape_names() + ".\n"
       "Types: as 'loam quantize' takes them (q4_0, q4_k_m, q8_0, f16, ...).");
