@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/chat_setup.h"
 #include "cli/cli.h"
 
 namespace loam::cli {
@@ -61,21 +62,50 @@ std::string shape_of(const Tensor& t) {
   return s + "]";
 }
 
-void print_hyperparameters(const ModelConfig& c) {
+// "factors 1..8 (rope_freqs.weight, 16 values)" for Llama 3.1 rope scaling, "linear, factor 4",
+// or "none".
+std::string describe_rope_scaling(const Model& m) {
+  const std::vector<float>& factors = m.rope_freq_factors;
+  const double linear = m.config.rope_scale_linear;
+  const bool from_file = std::any_of(m.tensors.begin(), m.tensors.end(),
+                                     [](const Tensor& t) { return t.name == "rope_freqs.weight"; });
+  char buf[128];
+  if (factors.empty()) return "none";
+  if (!from_file) {
+    std::snprintf(buf, sizeof buf, "linear, factor %g", linear);
+    return buf;
+  }
+  const auto mm = std::minmax_element(factors.begin(), factors.end());
+  std::snprintf(buf, sizeof buf, "factors %g..%g (rope_freqs.weight, %zu values",
+                static_cast<double>(*mm.first), static_cast<double>(*mm.second), factors.size());
+  std::string out = buf;
+  if (linear != 1.0) {
+    std::snprintf(buf, sizeof buf, ", times linear factor %g", linear);
+    out += buf;
+  }
+  return out + ")";
+}
+
+void print_hyperparameters(const Model& m) {
+  const ModelConfig& c = m.config;
   std::printf("hyperparameters:\n");
   std::printf("  %-24s %d\n", "embedding length", c.n_embd);
   std::printf("  %-24s %d\n", "block count", c.n_layer);
   std::printf("  %-24s %d\n", "feed-forward length", c.n_ff);
   std::printf("  %-24s %d\n", "head count", c.n_head);
-  std::printf("  %-24s %d%s\n", "head count kv", c.n_head_kv,
-              c.n_head_kv > 0 && c.n_head_kv < c.n_head ? " (grouped-query attention)" : "");
+  std::string gqa;
+  if (c.n_head_kv > 0 && c.n_head_kv < c.n_head)
+    gqa = " (grouped-query attention, " + std::to_string(c.n_head / c.n_head_kv) + ":1)";
+  std::printf("  %-24s %d%s\n", "head count kv", c.n_head_kv, gqa.c_str());
   std::printf("  %-24s %d\n", "head dim", c.head_dim);
   std::printf("  %-24s %d\n", "rope dimension count", c.n_rot);
   std::printf("  %-24s %g\n", "rope freq base", static_cast<double>(c.rope_freq_base));
+  std::printf("  %-24s %s\n", "rope scaling", describe_rope_scaling(m).c_str());
   std::printf("  %-24s %g\n", "rms epsilon", static_cast<double>(c.rms_eps));
   std::printf("  %-24s %d\n", "context length", c.n_ctx_train);
   std::printf("  %-24s %d\n", "vocab size", c.n_vocab);
-  std::printf("  %-24s %s\n", "tied embeddings", c.tied_embeddings ? "yes" : "no");
+  std::printf("  %-24s %s\n", "tied embeddings",
+              c.tied_embeddings ? "yes (no output.weight: logits use token_embd.weight)" : "no");
 }
 
 void print_vocab(const Model& m) {
@@ -88,11 +118,25 @@ void print_vocab(const Model& m) {
   }
   std::printf("vocab:\n");
   std::printf("  %-24s %d (%s)\n", "tokens", v.size(), v.model.c_str());
+  if (v.byte_level()) {
+    std::printf("  %-24s byte-level BPE, %zu merges\n", "tokenizer", v.merges.size());
+    std::printf("  %-24s %s\n", "pre-tokenizer", v.pre.c_str());
+  } else {
+    std::printf("  %-24s SentencePiece BPE with byte fallback\n", "tokenizer");
+    std::printf("  %-24s none (spaces become U+2581)\n", "pre-tokenizer");
+  }
   std::printf("  %-24s %s\n", "bos", piece_of(v, v.bos_id).c_str());
   std::printf("  %-24s %s\n", "eos", piece_of(v, v.eos_id).c_str());
+  std::printf("  %-24s %s\n", "eot", piece_of(v, v.eot_id).c_str());
+  if (v.eom_id >= 0) std::printf("  %-24s %s\n", "eom", piece_of(v, v.eom_id).c_str());
+  std::string eog;
+  for (int32_t id : v.eog_ids) eog += (eog.empty() ? "" : ", ") + piece_of(v, id);
+  std::printf("  %-24s %s\n", "end of generation", eog.empty() ? piece_of(v, v.eos_id).c_str()
+                                                                  : eog.c_str());
   std::printf("  %-24s %s\n", "unk", piece_of(v, v.unk_id).c_str());
   std::printf("  %-24s %s\n", "add bos", v.add_bos ? "yes" : "no");
   std::printf("  %-24s %s\n", "add space prefix", v.add_space_prefix ? "yes" : "no");
+  std::printf("  %-24s %s\n", "chat template", describe_chat_template(m.path).c_str());
   std::map<int32_t, int> by_type;
   for (TokenType t : v.types) ++by_type[static_cast<int32_t>(t)];
   std::string types;
@@ -139,7 +183,7 @@ int cmd_info(int argc, char** argv) {
   ArgParser parser("info", "loam info MODEL [--tokenizer FILE] | loam info --cpu",
                    "Prints a model's architecture, hyperparameters, vocabulary summary, metadata,\n"
                    "and its tensors (name, shape, type, bytes) with the totals.");
-  parser.positionals("MODEL", "GGUF file or llama2.c checkpoint (or -m MODEL)", &positionals, 1);
+  parser.positionals("MODEL", "GGUF file, llama2.c checkpoint or Hugging Face directory (or -m MODEL)", &positionals, 1);
   parser.text("-m", "--model", "FILE", "the model (instead of the MODEL argument)", &model_path);
   parser.text("", "--tokenizer", "FILE", "tokenizer.bin for a llama2.c checkpoint",
               &tokenizer_path);
@@ -159,18 +203,26 @@ int cmd_info(int argc, char** argv) {
 
   std::shared_ptr<Model> model;
   double load_ms = 0.0;
-  if (Status st = load_model_timed(model_path, tokenizer_path, false, model, load_ms); !st) {
+  // A vocab-only GGUF (ggml-vocab-*.gguf) loads without weights: no hyperparameters, no tensors.
+  if (Status st = load_model_or_vocab_timed(model_path, tokenizer_path, model, load_ms); !st) {
     return runtime_error(st.message());
   }
   const Model& m = *model;
+  const bool vocab_only = m.format == "gguf" && m.tensors.empty();
   std::printf("file:           %s\n", m.path.c_str());
-  if (m.format == "gguf") {
+  if (vocab_only) {
+    std::printf("format:         GGUF v%u, vocabulary only (no tensors)\n", m.format_version);
+  } else if (m.format == "gguf") {
     std::printf("format:         GGUF v%u\n", m.format_version);
+  } else if (m.format == "safetensors") {
+    // The metadata and tensors shown are those `loam convert` would write.
+    std::printf("format:         Hugging Face checkpoint (safetensors; shown as its GGUF "
+                "conversion)\n");
   } else {
     std::printf("format:         llama2.c checkpoint (legacy header, f32)\n");
   }
   std::printf("architecture:   %s\n", m.config.arch.c_str());
-  print_hyperparameters(m.config);
+  if (!vocab_only) print_hyperparameters(m);
   print_vocab(m);
   if (!m.metadata.empty()) {
     std::printf("metadata (%zu keys):\n", m.metadata.size());
@@ -178,7 +230,7 @@ int cmd_info(int argc, char** argv) {
       std::printf("  %s = %s\n", e.key.c_str(), display_value(e.value).c_str());
     }
   }
-  print_tensors(m);
+  if (!vocab_only) print_tensors(m);
   return kExitOk;
 }
 

@@ -1,6 +1,8 @@
 // Vocabulary from GGUF tokenizer.ggml.* keys.
 
 #include "loam/gguf.h"
+#include "text/byte_bpe.h"
+#include "text/special_tokens.h"
 
 namespace loam {
 
@@ -38,6 +40,11 @@ constexpr uint64_t kMaxTokens = 1 << 22;
 Status load_vocab_from_gguf(const GgufFile& file, Vocab& out) {
   Vocab vocab;
   LOAM_TRY(file.get_string_opt("tokenizer.ggml.model", vocab.model));
+  if (vocab.model != "llama" && vocab.model != "gpt2") {
+    return Status::error(file.path() + ": key 'tokenizer.ggml.model' is '" + vocab.model +
+                         "': only 'llama' (SentencePiece) and 'gpt2' (byte-level BPE) "
+                         "vocabularies are supported");
+  }
   if (const GgufValue* tokens = file.find("tokenizer.ggml.tokens");
       tokens != nullptr && tokens->is_array() && tokens->count > kMaxTokens) {
     return Status::error(file.path() + ": key 'tokenizer.ggml.tokens' has " +
@@ -83,8 +90,21 @@ Status load_vocab_from_gguf(const GgufFile& file, Vocab& out) {
   LOAM_TRY(read_token_id(file, "tokenizer.ggml.bos_token_id", n, vocab.bos_id));
   LOAM_TRY(read_token_id(file, "tokenizer.ggml.eos_token_id", n, vocab.eos_id));
   LOAM_TRY(read_token_id(file, "tokenizer.ggml.unknown_token_id", n, vocab.unk_id));
+  LOAM_TRY(read_token_id(file, "tokenizer.ggml.eot_token_id", n, vocab.eot_id));
+  LOAM_TRY(read_token_id(file, "tokenizer.ggml.eom_token_id", n, vocab.eom_id));
   LOAM_TRY(file.get_bool_opt("tokenizer.ggml.add_bos_token", vocab.add_bos));
+  // Byte-level BPE has no space prefix (spaces are part of the tokens).
+  vocab.add_space_prefix = !vocab.byte_level();
   LOAM_TRY(file.get_bool_opt("tokenizer.ggml.add_space_prefix", vocab.add_space_prefix));
+  if (vocab.byte_level()) {
+    if (vocab.unk_id >= 0 && !file.has("tokenizer.ggml.unknown_token_id")) vocab.unk_id = -1;
+    LOAM_TRY(file.get_string_opt("tokenizer.ggml.pre", vocab.pre));
+    if (file.has("tokenizer.ggml.merges")) {
+      LOAM_TRY(file.get_string_array("tokenizer.ggml.merges", vocab.merges));
+    }
+    LOAM_TRY(ByteBpe::build(vocab, file.path(), vocab.byte_bpe));
+  }
+  find_end_of_generation_ids(vocab);
   out = std::move(vocab);
   return Status::ok();
 }

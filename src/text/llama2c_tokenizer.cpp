@@ -9,6 +9,7 @@
 
 #include "core/mmap_file.h"
 #include "loam/tokenizer.h"
+#include "text/special_tokens.h"
 
 namespace loam {
 
@@ -171,6 +172,7 @@ Status load_llama2c_tokenizer(const std::string& path, int32_t n_vocab, Vocab& o
   vocab.eos_id = n_vocab > 2 ? 2 : -1;
   vocab.add_bos = true;
   vocab.add_space_prefix = true;
+  find_end_of_generation_ids(vocab);
   out = std::move(vocab);
   return Status::ok();
 }

@@ -32,7 +32,7 @@ std::string StreamDecoder::push(int32_t prev, int32_t id) {
   // the first piece after BOS (golden aidreams260K.p4 starts with " \"Echoes", and
   // synth-tiny-BF16.p1 keeps " co" after a BOS generated mid-text), as llama.cpp prints them.
   (void)prev;
-  pending_ += tokenizer_->piece_bytes(id);
+  pending_ += tokenizer_->piece_bytes(id, special_);
   const size_t hold = incomplete_tail(pending_);
   std::string ready = pending_.substr(0, pending_.size() - hold);
   pending_.erase(0, pending_.size() - hold);

@@ -4,7 +4,8 @@
 //
 //   fuzz_gguf       GgufFile::parse, then read_llama_config and load_vocab_from_gguf
 //   fuzz_llama2c    read_llama2c (checkpoint) and load_llama2c_tokenizer (tokenizer.bin)
-//   fuzz_tokenizer  Tokenizer::encode / decode and StreamDecoder on arbitrary text and ids
+//   fuzz_tokenizer  Tokenizer::encode / decode and StreamDecoder on arbitrary text and ids, with
+//                   SentencePiece and byte-level BPE vocabularies, parse_special on and off
 //   fuzz_json       json::parse, and serialize / quote round trips
 //   fuzz_args       cli::ArgParser on an argv split from the input at NUL bytes
 #pragma once
@@ -135,19 +136,28 @@ inline FuzzResult fuzz_llama2c(const uint8_t* data, size_t size) {
   return r;
 }
 
-// The vocabularies fuzz_tokenizer uses: the Llama-2 one from ../shared when present, and the
-// built-in one.
+// The vocabularies fuzz_tokenizer uses: the Llama-2 (SentencePiece) and Llama 3 (byte-level)
+// ones from ../shared when present, and a built-in one of each kind.
 struct TokenizerSet {
-  loam::Vocab shared_vocab, own_vocab;
-  loam::Tokenizer shared, own;
+  loam::Vocab shared_vocab, own_vocab, shared_bpe_vocab, own_bpe_vocab;
+  loam::Tokenizer shared, own, shared_bpe, own_bpe;
   std::string shared_source;  // what was loaded, for the log
 
-  TokenizerSet() : own_vocab(built_in_vocab()), own(own_vocab) {
+  TokenizerSet()
+      : own_vocab(built_in_vocab()),
+        own_bpe_vocab(built_in_byte_level_vocab()),
+        own(own_vocab),
+        own_bpe(own_bpe_vocab) {
     const std::string dir = shared_dir();
     const std::string path = dir + "/vectors/ggml-vocab-llama-spm.gguf";
     if (!dir.empty() && loam::load_gguf_vocab(path, shared_vocab)) {
       shared = loam::Tokenizer(shared_vocab);
       shared_source = path;
+    }
+    const std::string bpe_path = dir + "/vectors/ggml-vocab-llama3.gguf";
+    if (!dir.empty() && loam::load_gguf_vocab(bpe_path, shared_bpe_vocab)) {
+      shared_bpe = loam::Tokenizer(shared_bpe_vocab);
+      shared_source += (shared_source.empty() ? "" : ", ") + bpe_path;
     }
   }
   static const TokenizerSet& get() {
@@ -157,28 +167,47 @@ struct TokenizerSet {
 };
 
 // Byte 0 chooses: bit 0 add BOS, bit 1 the built-in vocabulary (else the shared one when
-// loaded). The other bytes are the text to encode, and also, read as little-endian u16 minus 8,
-// the ids to decode (negatives and ids past the vocabulary included).
+// loaded), bit 2 byte-level BPE (else SentencePiece), bit 3 parse_special. The other bytes are
+// the text to encode, and also, read as little-endian u16 minus 8, the ids to decode (negatives
+// and ids past the vocabulary included).
 inline FuzzResult fuzz_tokenizer(const uint8_t* data, size_t size) {
   FuzzResult r;
   r.accepted = true;
   if (size == 0) return r;
   const TokenizerSet& set = TokenizerSet::get();
   const bool add_bos = (data[0] & 1) != 0;
-  const bool own = (data[0] & 2) != 0 || set.shared_vocab.empty();
-  const loam::Tokenizer& tok = own ? set.own : set.shared;
+  const bool byte_level = (data[0] & 4) != 0;
+  const bool parse_special = (data[0] & 8) != 0;
+  const loam::Tokenizer* chosen = nullptr;
+  if (byte_level) {
+    const bool own = (data[0] & 2) != 0 || set.shared_bpe_vocab.empty();
+    chosen = own ? &set.own_bpe : &set.shared_bpe;
+  } else {
+    const bool own = (data[0] & 2) != 0 || set.shared_vocab.empty();
+    chosen = own ? &set.own : &set.shared;
+  }
+  const loam::Tokenizer& tok = *chosen;
   const int32_t n_vocab = tok.vocab().size();
   const std::string text(reinterpret_cast<const char*>(data) + 1, size - 1);
 
-  const std::vector<int32_t> ids = tok.encode(text, add_bos);
+  const std::vector<int32_t> ids = tok.encode(text, add_bos, parse_special);
   for (const int32_t id : ids) {
     r.expect(id >= 0 && id < n_vocab, "encode gave an id outside the vocabulary");
+  }
+  if (byte_level) {
+    // Byte-level BPE loses nothing, whatever the bytes: with parse_special the special tokens
+    // come back as their text when asked for it (BOS then adds its own text in front).
+    if (!parse_special) {
+      r.expect(tok.decode(ids) == text, "byte-level decode(encode(text)) != text");
+    } else if (!add_bos) {
+      r.expect(tok.decode(ids, true) == text, "byte-level decode(encode(text, special)) != text");
+    }
   }
   // Both vocabularies have every byte token and no unused pieces, so valid UTF-8 comes back,
   // except U+2581 in the text, which decodes as a space (the space marker inside pieces).
   // Invalid UTF-8 need not: a lead byte takes the next byte along as one character (as in
   // llama.cpp), so "\xC0 " can no longer match the space marker and keeps its bytes.
-  if (add_bos && loam::json::is_valid_utf8(text) &&
+  if (!byte_level && !parse_special && add_bos && loam::json::is_valid_utf8(text) &&
       text.find("\xE2\x96\x81") == std::string::npos) {
     r.expect(tok.decode(ids) == text, "decode(encode(text, true)) != text");
   }

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "formats/gguf_writer.h"
@@ -218,13 +219,16 @@ inline std::vector<Seed> text_seeds(const std::string& source_dir, const std::st
     });
   }
   if (target == "tokenizer") {
-    // Byte 0 chooses the options (fuzz_tokenizer): 'A' = BOS with the ../shared vocabulary,
-    // 'C' = BOS with the built-in one.
-    std::vector<Seed> seeds = line_seeds(path, "shared-", [](const std::string& l) {
-      return "A" + l;
-    });
-    for (Seed& s : line_seeds(path, "own-", [](const std::string& l) { return "C" + l; })) {
-      seeds.push_back(std::move(s));
+    // Byte 0 chooses the options (fuzz_tokenizer): 'A' = BOS with the ../shared SentencePiece
+    // vocabulary, 'C' = BOS with the built-in one; 'E' and 'G' the same with the byte-level
+    // ones; 'L' = the ../shared byte-level one, parse_special, no BOS.
+    std::vector<Seed> seeds;
+    for (const auto& [prefix, lead] : {std::pair<const char*, const char*>{"shared-", "A"},
+                                       {"own-", "C"}, {"shared-bpe-", "E"}, {"own-bpe-", "G"},
+                                       {"shared-bpe-special-", "L"}}) {
+      const std::string first = lead;
+      auto with_lead = [&first](const std::string& l) { return first + l; };
+      for (Seed& s : line_seeds(path, prefix, with_lead)) seeds.push_back(std::move(s));
     }
     return seeds;
   }

@@ -12,6 +12,8 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/mmap_file.h"
 #include "loam/tokenizer.h"
@@ -181,6 +183,58 @@ inline loam::Vocab built_in_vocab() {
   v.unk_id = 0;
   v.bos_id = 1;
   v.eos_id = 2;
+  return v;
+}
+
+// A small byte-level BPE vocabulary (tokenizer.ggml.model gpt2, llama-bpe pre-tokenizer): the 256
+// byte characters (id == byte), a few merges among them, and special tokens of each kind.
+inline loam::Vocab built_in_byte_level_vocab() {
+  using loam::TokenType;
+  loam::Vocab v;
+  v.model = "gpt2";
+  v.pre = "llama-bpe";
+  auto byte_char = [](unsigned b) {
+    // GPT-2's map: printable Latin-1 bytes stand for themselves, the rest take U+0100.. in order.
+    unsigned next = 256;
+    for (unsigned x = 0; x < 256; ++x) {
+      const bool printable = (x >= 0x21 && x <= 0x7E) || (x >= 0xA1 && x <= 0xAC) || x >= 0xAE;
+      const unsigned cp = printable ? x : next++;
+      if (x == b) {
+        std::string s;
+        if (cp < 0x80) {
+          s += static_cast<char>(cp);
+        } else {
+          s += static_cast<char>(0xC0 | (cp >> 6));
+          s += static_cast<char>(0x80 | (cp & 0x3F));
+        }
+        return s;
+      }
+    }
+    return std::string();
+  };
+  for (unsigned b = 0; b < 256; ++b) v.pieces.push_back(byte_char(b));
+  const std::string sp = byte_char(' ');
+  // Merges in rank order; each result is added as a token.
+  const std::vector<std::pair<std::string, std::string>> merges = {
+      {"l", "l"}, {"h", "e"}, {"he", "ll"}, {"hell", "o"}, {sp, "h"}, {sp, "w"}, {"o", "r"},
+      {sp + "w", "or"}, {"l", "d"}, {sp + "wor", "ld"}, {"1", "2"}, {"12", "3"}, {sp, sp},
+      {byte_char('\n'), byte_char('\n')}, {byte_char(0xC3), byte_char(0xA9)}};
+  for (const auto& [a, b] : merges) {
+    v.merges.push_back(a + " " + b);
+    v.pieces.push_back(a + b);
+  }
+  v.types.assign(v.pieces.size(), TokenType::Normal);
+  v.pieces.push_back("<|begin_of_text|>");
+  v.types.push_back(TokenType::Control);
+  v.pieces.push_back("<|eot_id|>");
+  v.types.push_back(TokenType::Control);
+  v.pieces.push_back("<|user|>");
+  v.types.push_back(TokenType::UserDefined);
+  v.scores.assign(v.pieces.size(), 0.0f);
+  v.bos_id = v.size() - 3;
+  v.eos_id = v.size() - 2;
+  v.unk_id = -1;
+  v.add_space_prefix = false;
   return v;
 }
 

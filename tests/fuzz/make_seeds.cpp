@@ -84,6 +84,17 @@ int main(int argc, char** argv) {
       tokenizer.push_back({"vector-own-" + std::to_string(n), "C" + text});
       begin = end + sep.size();
     }
+    // The llama-bpe strings with the Llama 3 byte-level vocabulary ('E': BOS, byte-level).
+    const std::string bpe_inp =
+        loam_fuzz::read_file(shared + "/vectors/ggml-vocab-llama-bpe.gguf.inp");
+    begin = 0;
+    for (int n = 0; begin < bpe_inp.size(); ++n) {
+      size_t end = bpe_inp.find(sep, begin);
+      if (end == std::string::npos) end = bpe_inp.size();
+      tokenizer.push_back(
+          {"vector-bpe-" + std::to_string(n), "E" + bpe_inp.substr(begin, end - begin)});
+      begin = end + sep.size();
+    }
   }
 
   const bool ok = write_seeds(out + "/gguf", gguf) && write_seeds(out + "/llama2c", llama2c) &&
