@@ -42,6 +42,7 @@ struct TinyLlamaSpec {
   std::string odd_tensor;                   // write this tensor as odd_type (junk bytes)
   loam::DType odd_type = loam::DType::F32;
   std::vector<loam::GgufKeyValue> extra_keys;  // set after the standard keys (may replace them)
+  std::vector<float> rope_freqs;            // written as rope_freqs.weight (F32) when not empty
 };
 
 // The smallest model the loader accepts (one layer, dim 8), so that cutting or corrupting it at
@@ -134,6 +135,10 @@ inline loam::Status write_tiny_llama(const std::string& path, const TinyLlamaSpe
     st = w.add_tensor(name, type, ne, bytes.data(), bytes.size());
   };
   add("token_embd.weight", DType::F32, d, s.n_vocab);
+  if (st && !s.rope_freqs.empty()) {
+    st = w.add_tensor("rope_freqs.weight", DType::F32, {static_cast<int64_t>(s.rope_freqs.size())},
+                      s.rope_freqs.data(), s.rope_freqs.size() * sizeof(float));
+  }
   for (int l = 0; l < s.n_layer; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     add(p + "attn_norm.weight", s.norm_type, d, 1);

@@ -47,6 +47,41 @@ TEST_CASE("golden_logits_synth_tiny_BF16_shared") {
   run_goldens("models/synth/synth-tiny-BF16.gguf", "synth-tiny-BF16", Kind::BF16);
 }
 
+TEST_CASE("golden_logits_l3_tiny_f16_shared") {
+  // Llama 3 shape: byte-level BPE vocab of 128256, rope base 500000 with Llama 3.1 rope scaling
+  // (rope_freqs.weight), GQA 4:1, tied embeddings. The goldens sit in golden/llama3/. (At the
+  // golden's 42 positions the rope factors barely matter: test_reference_forward_l3_tiny.cpp
+  // checks them on a long prompt.)
+  auto model = loam_test::load_or_stop(loam_test::shared_file("models/l3-tiny-f16.gguf"));
+  CHECK(first_matmul_type(*model) == loam::DType::F16);
+  CHECK(model->config.tied_embeddings);
+  CHECK_EQ(model->rope_freq_factors.size(), size_t{16});
+  run_goldens("models/l3-tiny-f16.gguf", "l3-tiny-f16", Kind::F16);
+}
+
+TEST_CASE("golden_greedy_tokens_l3_tiny_f16_shared") {
+  // Free-running greedy decoding (each step fed its own argmax) gives the golden's tokens.
+  auto model = loam_test::load_or_stop(loam_test::shared_file("models/l3-tiny-f16.gguf"));
+  for (const Golden& g : read_goldens("l3-tiny-f16")) {
+    auto session = loam_test::session_or_stop(model, 2, 0);
+    REQUIRE(session->eval(g.prompt, nullptr));
+    std::vector<int32_t> got;
+    for (size_t i = 0; i < g.generated.size(); ++i) {
+      const float* row = session->logits();
+      int32_t best = 0;
+      for (int32_t v = 1; v < model->config.n_vocab; ++v) best = row[v] > row[best] ? v : best;
+      got.push_back(best);
+      REQUIRE(session->eval(&best, 1, nullptr));
+    }
+    CHECK(got == g.generated);
+    // And the text those tokens decode to is the golden continuation, byte for byte.
+    REQUIRE(!model->vocab.empty());
+    const loam::Tokenizer tokenizer(model->vocab);
+    REQUIRE(!g.text.empty());
+    CHECK_EQ(tokenizer.decode(got), g.text);
+  }
+}
+
 TEST_CASE("golden_prompt_tokenization_shared") {
   // Each golden prompt, tokenized with the model's own vocabulary, gives its prompt_tokens.
   struct Item {
@@ -59,6 +94,7 @@ TEST_CASE("golden_prompt_tokenization_shared") {
       {"models/aidreams260K.bin", "models/tok512.bin", "aidreams260K"},
       {"models/llama-2-tiny-random.gguf", "", "llama-2-tiny-random"},
       {"models/synth/synth-tiny-f32.gguf", "", "synth-tiny-f32"},
+      {"models/l3-tiny-f16.gguf", "", "l3-tiny-f16"},  // byte-level BPE (llama-bpe)
   };
   for (const Item& it : items) {
     loam::LoadOptions opts;

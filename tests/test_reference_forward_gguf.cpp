@@ -78,6 +78,11 @@ void write_gguf(RefModel& m, loam::DType type, const std::string& path) {
     REQUIRE(st);
   };
   add("token_embd.weight", m.tok_embd.data(), d, V_, type);
+  std::vector<float> factors(c.rope_freq_factors.begin(), c.rope_freq_factors.end());
+  if (!factors.empty()) {  // exact in f32: the tests pick factors that are
+    add("rope_freqs.weight", factors.data(), static_cast<int64_t>(factors.size()), 1,
+        loam::DType::F32);
+  }
   for (int l = 0; l < c.n_layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     add(p + "attn_norm.weight", &m.rms_att[l * d], d, 1, loam::DType::F32);
@@ -109,6 +114,7 @@ void run_case(RefConfig c, loam::DType type, uint64_t seed, const std::string& n
   auto model = loam_test::load_or_stop(path);
   CHECK_EQ(model->config.n_head_kv, c.n_kv_heads);
   CHECK_EQ(model->config.n_rot, c.rot());
+  CHECK_EQ(model->rope_freq_factors.size(), c.rope_freq_factors.size());
   CHECK_EQ(model->config.tied_embeddings, c.shared_classifier);
   CHECK(model->layers.size() == static_cast<size_t>(c.n_layers) &&
         model->layers[0].wq.type == type);
@@ -168,6 +174,16 @@ TEST_CASE("reference_forward_gguf_bf16_gqa_tied") {
 
 TEST_CASE("reference_forward_gguf_bf16_mqa_untied_odd_dims") {
   run_case(shape(48, 100, 2, 6, 1, 77, false), loam::DType::BF16, 901, "bf16_mqa6x1_dim48_ffn100");
+}
+
+TEST_CASE("reference_forward_gguf_llama3_rope_factors_gqa8_tied") {
+  // Llama 3 shape: GQA 8:1, tied embeddings, base 500000 and rope_freqs.weight. 64 positions are
+  // too few for Llama 3.1's real factors to matter, so these are large: pair i turns 2^i times
+  // slower.
+  RefConfig c = shape(64, 96, 2, 8, 1, 90, true);
+  c.rope_base = 500000.0;
+  c.rope_freq_factors = {1, 2, 4, 8};  // head_dim 8: 4 pairs
+  run_case(c, loam::DType::F16, 1101, "f16_gqa8x1_tied_rope_factors");
 }
 
 TEST_CASE("reference_forward_gguf_partial_rotary") {

@@ -51,6 +51,9 @@ struct ModelConfig {
   int n_ctx_train = 0;   // context length the model was trained for
   int n_vocab = 0;
   float rope_freq_base = 10000.0f;
+  // Linear rope scaling (llama.*.rope.scaling.factor with scaling type "linear"): every angle is
+  // divided by it, as llama.cpp's freq_scale = 1 / factor does. 1 = none.
+  float rope_scale_linear = 1.0f;
   float rms_eps = 1e-5f;
   bool tied_embeddings = false;  // output.weight absent: logits use token_embd
 
@@ -85,8 +88,18 @@ class Model {
   Tensor output_norm;                  // [n_embd] f32
   Tensor output;                       // [rows: n_vocab][cols: n_embd]; == tok_embd when tied
   std::vector<LayerWeights> layers;    // [n_layer]
+  // [n_rot/2] f32: each rotated pair's angle is divided by its factor. The file's
+  // rope_freqs.weight (Llama 3.1 rope scaling) times config.rope_scale_linear. Empty when both
+  // are absent (every factor 1).
+  std::vector<float> rope_freq_factors;
   std::vector<Tensor> tensors;         // every tensor in file order (for `loam info`)
   std::vector<MetadataEntry> metadata; // GGUF key/values in file order (for `loam info`)
+  // Sampling values the checkpoint recommends (a Hugging Face generation_config.json), used when
+  // the command line gives none; absent for GGUF and llama2.c files.
+  struct SamplingDefaults {
+    bool has_temp = false, has_top_p = false;
+    float temp = 0.0f, top_p = 1.0f;
+  } sampling_defaults;
 
   // Keeps the mapping (and any converted buffers) alive as long as the tensors point into it.
   std::shared_ptr<const MappedFile> mapping;
@@ -106,5 +119,11 @@ struct LoadOptions {
 // size is checked against the file; weight types without a matmul kernel are refused, naming the
 // tensor and its type.
 Status load_model(const std::string& path, const LoadOptions& options, Model& out);
+
+// Reads a GGUF file that has a vocabulary and no tensors (llama.cpp's ggml-vocab-*.gguf): path,
+// format, metadata, vocab, config.arch (general.architecture, "" when absent) and
+// config.n_vocab; no weights. For any other file (a model, a llama2.c checkpoint)
+// `is_vocab_only` is false and `out` is untouched: load it with load_model.
+Status load_vocab_only_gguf(const std::string& path, Model& out, bool& is_vocab_only);
 
 }  // namespace loam

@@ -40,6 +40,56 @@ Status limit(const std::string& path, const char* what, int64_t v, int64_t max) 
   return Status::ok();
 }
 
+// When <arch>.vocab_size is given, the token list and the embedding table must agree with it
+// (a converter bug or a hand-edited key; llama.cpp would fail later on a tensor shape).
+Status check_vocab_size_key(const GgufFile& f, const std::string& key, int n_vocab) {
+  const GgufValue* tokens = f.find("tokenizer.ggml.tokens");
+  if (tokens != nullptr && tokens->is_array() && tokens->count != static_cast<uint64_t>(n_vocab)) {
+    return Status::error(f.path() + ": key '" + key + "' is " + std::to_string(n_vocab) +
+                         " but tokenizer.ggml.tokens has " + std::to_string(tokens->count) +
+                         " tokens");
+  }
+  const GgufTensorInfo* embd = f.find_tensor("token_embd.weight");
+  if (embd != nullptr && embd->ne[1] != n_vocab) {
+    return Status::error(f.path() + ": key '" + key + "' is " + std::to_string(n_vocab) +
+                         " but token_embd.weight has " + std::to_string(embd->ne[1]) +
+                         " rows");
+  }
+  return Status::ok();
+}
+
+// llama.cpp's rope scaling keys: <arch>.rope.scaling.type ("none", "linear", "yarn",
+// "longrope"; "linear" when absent) and <arch>.rope.scaling.factor (older files:
+// rope.scale_linear). Linear scaling divides every angle by the factor; "none" ignores it. YaRN
+// and LongRoPE change the angles and the attention scale in other ways and are refused rather
+// than run wrong. (Llama 3.1 scaling has no keys: it comes as rope_freqs.weight.)
+Status read_rope_scaling(const GgufFile& f, const std::string& a, ModelConfig& c) {
+  std::string type = "linear";
+  LOAM_TRY(f.get_string_opt(a + "rope.scaling.type", type));
+  double factor = 0.0;
+  bool found = false;
+  LOAM_TRY(f.get_float_opt(a + "rope.scaling.factor", factor, &found));
+  if (!found) LOAM_TRY(f.get_float_opt(a + "rope.scale_linear", factor));
+  c.rope_scale_linear = 1.0f;
+  if (type == "none") return Status::ok();
+  if (type == "yarn" || type == "longrope") {
+    return Status::error(f.path() + ": key '" + a + "rope.scaling.type' is '" + type +
+                         "', which loam does not support (only linear scaling and "
+                         "rope_freqs.weight factors)");
+  }
+  if (type != "linear") {
+    return Status::error(f.path() + ": key '" + a + "rope.scaling.type' is '" + type +
+                         "', expected none, linear, yarn or longrope");
+  }
+  if (factor == 0.0) return Status::ok();  // llama.cpp: 0 or absent means no scaling
+  if (!(std::isfinite(factor) && factor > 0.0 && factor < 1e6)) {
+    return Status::error(f.path() + ": rope scaling factor " + std::to_string(factor) +
+                         " must be positive");
+  }
+  c.rope_scale_linear = static_cast<float>(factor);
+  return Status::ok();
+}
+
 }  // namespace
 
 Status read_llama_config(const GgufFile& f, ModelConfig& c) {
@@ -65,9 +115,11 @@ Status read_llama_config(const GgufFile& f, ModelConfig& c) {
   LOAM_TRY(f.get_float_opt(a + "attention.layer_norm_rms_epsilon", eps));
   c.rope_freq_base = static_cast<float>(base);
   c.rms_eps = static_cast<float>(eps);
+  LOAM_TRY(read_rope_scaling(f, a, c));
 
   c.n_vocab = 0;
   LOAM_TRY(get_dim_opt(f, a + "vocab_size", kMaxVocab, c.n_vocab));
+  if (c.n_vocab != 0) LOAM_TRY(check_vocab_size_key(f, a + "vocab_size", c.n_vocab));
   if (c.n_vocab == 0) {
     if (const GgufValue* tokens = f.find("tokenizer.ggml.tokens")) {
       if (tokens->is_array()) c.n_vocab = static_cast<int>(std::min<uint64_t>(tokens->count,

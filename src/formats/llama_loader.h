@@ -19,7 +19,8 @@ Status read_llama_config(const GgufFile& file, ModelConfig& out);
 // size is computed from the config. Messages start with `path`.
 Status check_llama_config(const std::string& path, const ModelConfig& config);
 
-// Fills out.tok_embd, output_norm, output, layers and config.tied_embeddings from `tensors`
+// Fills out.tok_embd, output_norm, output, layers, rope_freq_factors (from rope_freqs.weight,
+// when present) and config.tied_embeddings from `tensors`
 // (out.config must be set). Checks presence, shape and type of each tensor: matmul weights need a
 // kernel, token_embd a row converter, norms are converted to F32 (into out.owned_buffers).
 Status bind_llama_weights(const std::string& path, const std::vector<Tensor>& tensors,

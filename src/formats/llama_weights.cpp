@@ -1,5 +1,6 @@
 // Binds a tensor table (GGUF or llama2.c) to the llama weight slots, checking each tensor's
 // presence, shape and type against the config.
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <unordered_map>
@@ -32,6 +33,10 @@ class Binder {
   }
 
   bool has(const std::string& name) const { return by_name_.count(name) != 0; }
+  const Tensor* find(const std::string& name) const {
+    const auto it = by_name_.find(name);
+    return it == by_name_.end() ? nullptr : it->second;
+  }
 
   // Finds `name`, checks its shape is {cols, rows} (rows == 0: a 1-D vector) and that its type
   // suits its role.
@@ -95,8 +100,9 @@ class Binder {
   Status norm_to_f32(Tensor& t) {
     if (t.type == DType::F32) return Status::ok();
     if (t.type != DType::F16 && t.type != DType::BF16) {
-      return Status::error(path_ + ": norm tensor '" + t.name + "' has type " +
-                           type_name(t.type) + ", expected F32, F16 or BF16");
+      return Status::error(path_ + ": " + (t.name.find("_norm.") != std::string::npos ? "norm " : "") +
+                           "tensor '" + t.name + "' has type " + type_name(t.type) +
+                           ", expected F32, F16 or BF16");
     }
     const size_t n = static_cast<size_t>(t.elements());
     auto buf = std::make_shared<std::vector<uint8_t>>(n * sizeof(float));  // [n] f32
@@ -119,6 +125,41 @@ class Binder {
   std::unordered_map<std::string, const Tensor*> by_name_;
 };
 
+// Llama 3.1 rope scaling: rope_freqs.weight [n_rot/2] (one tensor for all layers, as llama.cpp
+// reads it), copied into m.rope_freq_factors and multiplied by the linear scaling factor (both
+// divide the angle). Each factor must be a positive finite number.
+Status bind_rope_freq_factors(const std::string& path, Binder& b, Model& m) {
+  const char* kName = "rope_freqs.weight";
+  const float linear = m.config.rope_scale_linear;
+  m.rope_freq_factors.clear();
+  const Tensor* found = b.find(kName);
+  if (found == nullptr) {
+    if (linear != 1.0f) m.rope_freq_factors.assign(static_cast<size_t>(m.config.n_rot / 2), linear);
+    return Status::ok();
+  }
+  const int64_t want = m.config.n_rot / 2;
+  if (found->elements() != want) {
+    return Status::error(path + ": tensor '" + kName + "' has shape " +
+                         shape_string(found->ne, found->n_dims) + ", expected [" +
+                         std::to_string(want) + "] (one factor per rotated pair: rope dimension "
+                         "count " + std::to_string(m.config.n_rot) + " / 2)");
+  }
+  Tensor t;
+  LOAM_TRY(b.bind(kName, Role::Norm, m.config.n_rot / 2, 0, t));  // Norm: a vector of floats
+  const float* f = static_cast<const float*>(t.data);
+  std::vector<float> factors(f, f + m.config.n_rot / 2);  // [n_rot/2]
+  for (size_t i = 0; i < factors.size(); ++i) {
+    if (!(std::isfinite(factors[i]) && factors[i] > 0.0f)) {
+      return Status::error(path + ": tensor '" + kName + "' element " + std::to_string(i) +
+                           " is " + std::to_string(factors[i]) +
+                           ", expected a positive frequency factor");
+    }
+  }
+  for (float& x : factors) x *= linear;
+  m.rope_freq_factors = std::move(factors);
+  return Status::ok();
+}
+
 }  // namespace
 
 Status bind_llama_weights(const std::string& path, const std::vector<Tensor>& tensors,
@@ -136,6 +177,7 @@ Status bind_llama_weights(const std::string& path, const std::vector<Tensor>& te
   } else {
     LOAM_TRY(b.bind("output.weight", Role::Matmul, d, c.n_vocab, m.output));
   }
+  LOAM_TRY(bind_rope_freq_factors(path, b, m));
   m.layers.assign(static_cast<size_t>(c.n_layer), LayerWeights{});
   for (int l = 0; l < c.n_layer; ++l) {
     LayerWeights& w = m.layers[static_cast<size_t>(l)];

@@ -16,11 +16,13 @@ void rmsnorm(float* out, const float* x, const float* w, int n, float eps) {
   for (int i = 0; i < n; ++i) out[i] = (x[i] * scale) * w[i];
 }
 
-void rope_build_cache(float* cos_out, float* sin_out, int n_pos, int n_rot, float freq_base) {
+void rope_build_cache(float* cos_out, float* sin_out, int n_pos, int n_rot, float freq_base,
+                      const float* freq_factors) {
   const int half = n_rot / 2;
   for (int p = 0; p < n_pos; ++p) {
     for (int i = 0; i < half; ++i) {
-      const double theta = std::pow(static_cast<double>(freq_base), -2.0 * i / n_rot);
+      const double factor = freq_factors ? static_cast<double>(freq_factors[i]) : 1.0;
+      const double theta = std::pow(static_cast<double>(freq_base), -2.0 * i / n_rot) / factor;
       const double angle = p * theta;
       cos_out[static_cast<size_t>(p) * half + i] = static_cast<float>(std::cos(angle));
       sin_out[static_cast<size_t>(p) * half + i] = static_cast<float>(std::sin(angle));

@@ -15,8 +15,11 @@ void rmsnorm(float* out, const float* x, const float* w, int n, float eps);
 void rope_apply(float* x, int n_heads, int head_dim, int n_rot, const float* cos_row,
                 const float* sin_row);
 
-// Fills cos/sin tables [n_pos][n_rot/2] with angle pos * base^(-2i/n_rot), computed in double.
-void rope_build_cache(float* cos_out, float* sin_out, int n_pos, int n_rot, float freq_base);
+// Fills cos/sin tables [n_pos][n_rot/2] with angle pos * base^(-2i/n_rot) / freq_factors[i],
+// computed in double. freq_factors [n_rot/2] are Llama 3.1's rope scaling (the file's
+// rope_freqs.weight, divided into the angle as llama.cpp's ggml_rope_ext does); nullptr = all 1.
+void rope_build_cache(float* cos_out, float* sin_out, int n_pos, int n_rot, float freq_base,
+                      const float* freq_factors = nullptr);
 
 // gate[i] = silu(gate[i]) * up[i], silu(x) = x / (1 + exp(-x))
 void swiglu(float* gate, const float* up, int n);

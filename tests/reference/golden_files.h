@@ -132,22 +132,34 @@ inline bool json_string(const std::string& text, const std::string& key, std::st
 struct Golden {
   std::string name;  // "aidreams260K.p1"
   std::string prompt_text;
+  std::string text;  // NAME.pK.text: the exact bytes of the greedy continuation
   bool add_bos = true;
   std::vector<int32_t> prompt, generated;
   long n_vocab = 0;
   std::vector<float> logits;  // [1 + len(generated)][n_vocab]
 };
 
-// Reads golden/<stem>.pK.* for K = 1..9 that exist.
+// The golden folders: golden/ itself and golden/llama3/ (the byte-level BPE models' goldens,
+// kept apart in ../shared so that SentencePiece-only readers did not pick them up).
+inline std::vector<std::string> golden_dirs() {
+  const std::string top = loam_test::shared_dir() + "/golden/";
+  return {top, top + "llama3/"};
+}
+
+// Reads <golden dir>/<stem>.pK.* for K = 1..9 that exist (in the first folder that has them).
 inline std::vector<Golden> read_goldens(const std::string& stem) {
-  const std::string dir = loam_test::shared_dir() + "/golden/";
   std::vector<Golden> out;
   for (int k = 1; k <= 9; ++k) {
     const std::string base = stem + ".p" + std::to_string(k);
-    if (!file_exists(dir + base + ".json")) continue;
+    std::string dir;
+    for (const std::string& d : golden_dirs()) {
+      if (dir.empty() && file_exists(d + base + ".json")) dir = d;
+    }
+    if (dir.empty()) continue;
     Golden g;
     g.name = base;
     const std::string json = read_text(dir + base + ".json");
+    g.text = read_text(dir + base + ".text");
     REQUIRE(json_int_array(json, "prompt_tokens", g.prompt));
     REQUIRE(json_int_array(json, "generated_tokens", g.generated));
     REQUIRE(json_int(json, "n_vocab", g.n_vocab));

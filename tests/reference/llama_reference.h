@@ -27,6 +27,8 @@ struct RefConfig {
   double rope_base = 10000.0;
   double rms_eps = 1e-5;          // llama2.c's value
   int n_rot = 0;                  // 0 = head_dim
+  // [rot/2] Llama 3.1 rope scaling: pair i's angle is divided by factor i; empty = all 1.
+  std::vector<double> rope_freq_factors;
 
   int head_dim() const { return dim / n_heads; }
   int kv_dim() const { return n_kv_heads * head_dim(); }
@@ -219,8 +221,11 @@ inline uint16_t float_to_bf16_bits(float x) {
 
 // --- the forward pass --------------------------------------------------------------------------
 
-// Logits for every position of `tokens`, teacher forced: [n_tokens][vocab] in double.
-inline std::vector<double> reference_forward(const RefModel& m, const std::vector<int32_t>& tokens) {
+// Logits for every position of `tokens` from `first_logits_row` on, teacher forced:
+// [n_tokens - first_logits_row][vocab] in double. (With a large vocabulary the logits of a long
+// prompt dominate time and memory, and only its last rows may need checking.)
+inline std::vector<double> reference_forward(const RefModel& m, const std::vector<int32_t>& tokens,
+                                             int first_logits_row = 0) {
   const RefConfig& c = m.c;
   const int d = c.dim, hd = c.head_dim(), kvd = c.kv_dim(), nh = c.n_heads, hid = c.hidden;
   const int group = c.n_heads / c.n_kv_heads;  // query heads per kv head
@@ -242,11 +247,13 @@ inline std::vector<double> reference_forward(const RefModel& m, const std::vecto
     out.resize(d);
     for (int i = 0; i < d; ++i) out[i] = x[i] * scale * w[i];
   };
-  // Adjacent pairs (v[2i], v[2i+1]) of each head rotated by pos * base^(-2i/rot), i < rot/2.
+  // Adjacent pairs (v[2i], v[2i+1]) of each head rotated by pos * base^(-2i/rot) / factor_i,
+  // i < rot/2.
   auto rope = [&](std::vector<double>& v, int heads, int pos) {
     for (int h = 0; h < heads; ++h)
       for (int i = 0; i < rot / 2; ++i) {
-        const double angle = pos * std::pow(c.rope_base, -2.0 * i / rot);
+        const double factor = c.rope_freq_factors.empty() ? 1.0 : c.rope_freq_factors[i];
+        const double angle = pos * std::pow(c.rope_base, -2.0 * i / rot) / factor;
         double& a = v[static_cast<size_t>(h) * hd + 2 * i];
         double& b = v[static_cast<size_t>(h) * hd + 2 * i + 1];
         const double a0 = a, b0 = b;
@@ -256,7 +263,7 @@ inline std::vector<double> reference_forward(const RefModel& m, const std::vecto
   };
 
   std::vector<std::vector<double>> k_cache(c.n_layers), v_cache(c.n_layers);  // [L][pos*kv_dim]
-  std::vector<double> logits(static_cast<size_t>(n) * c.vocab);
+  std::vector<double> logits(static_cast<size_t>(std::max(0, n - first_logits_row)) * c.vocab);
   std::vector<double> x(d), xn, q, k, v, att(d), o, g, u, ff;
   for (int pos = 0; pos < n; ++pos) {
     const float* emb = &m.tok_embd[static_cast<size_t>(tokens[pos]) * d];
@@ -299,11 +306,13 @@ inline std::vector<double> reference_forward(const RefModel& m, const std::vecto
       matvec(&m.w2[static_cast<size_t>(l) * d * hid], d, hid, g, ff);
       for (int i = 0; i < d; ++i) x[i] += ff[i];
     }
+    if (pos < first_logits_row) continue;
     rmsnorm(x, m.rms_final.data(), xn);
     const std::vector<float>& cls = c.shared_classifier ? m.tok_embd : m.wcls;
     std::vector<double> row;
     matvec(cls.data(), c.vocab, d, xn, row);
-    std::copy(row.begin(), row.end(), logits.begin() + static_cast<size_t>(pos) * c.vocab);
+    std::copy(row.begin(), row.end(),
+              logits.begin() + static_cast<size_t>(pos - first_logits_row) * c.vocab);
   }
   return logits;
 }
