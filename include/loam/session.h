@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "loam/dtype.h"
 #include "loam/model.h"
 #include "loam/status.h"
 
@@ -13,9 +14,15 @@ namespace loam {
 
 class ThreadPool;
 
+// The KV cache type when none is given. F32, the type the golden references were made with;
+// --cache-type-k/-v f16 halves the cache's memory and the bytes attention reads per token.
+constexpr DType kDefaultCacheType = DType::F32;
+
 struct SessionOptions {
   int n_ctx = 0;      // KV cache length; 0 = min(model context, 4096)
   int n_threads = 0;  // 0 = number of physical cores this process may use
+  DType cache_type_k = kDefaultCacheType;  // F32, F16 or Q8_0 (--cache-type-k)
+  DType cache_type_v = kDefaultCacheType;  // F32, F16 or Q8_0 (--cache-type-v)
 };
 
 class Session {
@@ -33,52 +40,34 @@ class Session {
     return eval(tokens.data(), static_cast<int>(tokens.size()), all_logits);
   }
 
-  const float* logits() const { return logits_.data(); }  // [n_vocab] f32
-  int position() const { return n_past_; }
-  int context_length() const { return n_ctx_; }
-  int max_batch() const { return max_batch_; }  // tokens per forward pass in eval()
+  const float* logits() const;  // [n_vocab] f32
+  int position() const;
+  int context_length() const;
+  int max_batch() const;  // tokens per forward pass in eval()
   int threads() const;
-  void reset() { n_past_ = 0; }
+  void reset();
   // Forgets the positions from n on and keeps the cache of the first n tokens, so a benchmark at
   // a filled context (llama-bench -d) fills it once, not before every repetition.
-  void truncate(int n) {
-    if (n >= 0 && n < n_past_) n_past_ = n;
-  }
+  void truncate(int n);
   // Bytes create() would allocate for this model and these options (KV cache, activations,
   // logits), so a caller can check them against the memory available first. n_ctx and n_threads
   // as in SessionOptions, already resolved (> 0). Saturates at UINT64_MAX instead of wrapping
   // (a context of 2^31 tokens of a large model needs more than 2^64 bytes).
-  static uint64_t memory_bytes(const ModelConfig& config, int n_ctx, int n_threads);
+  static uint64_t memory_bytes(const ModelConfig& config, int n_ctx, int n_threads,
+                               DType cache_type_k = kDefaultCacheType,
+                               DType cache_type_v = kDefaultCacheType);
   // The options create() would use: n_ctx 0 becomes min(model context, 4096) and n_threads 0
   // default_thread_count(). Other values are returned as given (create() checks them).
   static SessionOptions resolve(const ModelConfig& config, const SessionOptions& options);
-  const Model& model() const { return *model_; }
+  // Checks resolved options against the model (context and thread ranges); the message names
+  // the bad value and, for a context too large, the bytes it would need.
+  static Status check_options(const ModelConfig& config, const SessionOptions& resolved);
+  const Model& model() const;
 
  private:
-  Session() = default;
-  void forward_batch(const int32_t* tokens, int n, float* logits_out);
-
-  std::shared_ptr<const Model> model_;
-  std::unique_ptr<ThreadPool> pool_;
-  int n_ctx_ = 0;
-  int n_past_ = 0;
-  int max_batch_ = 0;
-  std::vector<float> k_cache_;   // [n_layer][n_ctx][kv_dim] f32
-  std::vector<float> v_cache_;   // [n_layer][n_ctx][kv_dim] f32
-  std::vector<float> x_;         // [max_batch][n_embd] residual stream
-  std::vector<float> xn_;        // [max_batch][n_embd] normed input to a matmul
-  std::vector<float> q_;         // [max_batch][n_head*head_dim]
-  std::vector<float> k_;         // [max_batch][kv_dim]
-  std::vector<float> v_;         // [max_batch][kv_dim]
-  std::vector<float> attn_out_;  // [max_batch][n_head*head_dim]
-  std::vector<float> gate_;      // [max_batch][n_ff]
-  std::vector<float> up_;        // [max_batch][n_ff]
-  std::vector<float> scores_;    // [n_threads][n_ctx] attention weights, one row per thread
-  std::vector<float> rope_cos_;  // [n_ctx][n_rot/2]
-  std::vector<float> rope_sin_;  // [n_ctx][n_rot/2]
-  std::vector<float> logits_;    // [n_vocab] after the last token
-  std::vector<float> batch_logits_;  // [max_batch][n_vocab]
-  std::vector<uint8_t> act_scratch_; // activations converted to Q8_0 / Q8_K blocks for a matmul
+  Session();
+  struct State;  // KV cache, scratch and thread pool (src/model/forward.h)
+  std::unique_ptr<State> state_;
 };
 
 // Default thread count: physical cores available to the process (never more than the CPUs the

@@ -17,6 +17,7 @@
 #include "bench/bench_report.h"
 #include "bench/bench_test.h"
 #include "cli/cli.h"
+#include "cli/session_setup.h"
 #include "core/cpu_features.h"
 #include "core/memory_bandwidth.h"
 #include "core/memory_budget.h"
@@ -177,7 +178,8 @@ void emit(const std::string& text) {
 int cmd_bench(int argc, char** argv) {
   BenchOptions o;
   std::vector<int> pg_values;
-  std::string output = "md", cache_k = "f32", cache_v = "f32", max_memory_text, bw_size_text;
+  std::string output = "md", max_memory_text, bw_size_text;
+  DType cache_k = kDefaultCacheType, cache_v = kDefaultCacheType;
   int64_t seed = 1;
   ArgParser parser(
       "bench",
@@ -230,8 +232,7 @@ int cmd_bench(int argc, char** argv) {
   parser.text("-o", "--output", "FORMAT", "md (default), csv, json or jsonl", &output);
   parser.text("", "--svg", "FILE", "also write a chart of tokens/s against threads or depth, with "
               "the decode rate the bandwidth allows", &o.svg_path);
-  parser.text("-ctk", "--cache-type-k", "TYPE", "KV cache type of K: f32 (the only type so far)", &cache_k);
-  parser.text("-ctv", "--cache-type-v", "TYPE", "KV cache type of V: f32 (the only type so far)", &cache_v);
+  add_cache_type_options(parser, &cache_k, &cache_v);
   parser.flag("", "--no-warmup", "skip the warm-up run before each test", &o.no_warmup);
   parser.flag("", "--no-repack", "keep weights in the file's layout (see 'loam run --help')", &o.no_repack);
   parser.text("", "--max-memory", "SIZE", "refuse what needs more memory than SIZE (e.g. 8G); "
@@ -254,10 +255,6 @@ int cmd_bench(int argc, char** argv) {
     return usage_error("bench", "give a model: -m FILE or --synthetic SHAPE:TYPE (e.g. tinyllama-1.1b:q4_0)");
   if (!bench::parse_output_format(output, o.format))
     return usage_error("bench", "-o expects md, csv, json or jsonl, got '" + output + "'");
-  for (const std::string* t : {&cache_k, &cache_v}) {
-    if (*t != "f32")
-      return usage_error("bench", "the KV cache is f32 only so far, got cache type '" + *t + "'");
-  }
   if (!max_memory_text.empty() && !parse_byte_size(max_memory_text, o.max_memory))
     return usage_error("bench", "--max-memory expects a size such as 8G or 512M, got '" + max_memory_text + "'");
   if (bw_size_text == "0") o.bandwidth_bytes = 0;
@@ -283,7 +280,7 @@ int cmd_bench(int argc, char** argv) {
                m.plan.shape_name.c_str(), m.plan.config.n_ctx_train);
     }
     const uint64_t need = m.plan.buffer_bytes + (o.no_repack ? 0 : m.plan.interleave_peak_bytes) +
-                          Session::memory_bytes(m.plan.config, n_ctx, max_threads);
+                          Session::memory_bytes(m.plan.config, n_ctx, max_threads, cache_k, cache_v);
     if (Status st = check_memory("synthetic model " + m.plan.spec + " with a " +
                                      std::to_string(n_ctx) + "-token context", need, budget);
         !st)
@@ -343,13 +340,15 @@ int cmd_bench(int argc, char** argv) {
     for (size_t ti = 0; ti < o.threads.size(); ++ti) {
       const int t = o.threads[ti];
       if (!src.synthetic) {
-        const uint64_t need = Session::memory_bytes(model->config, n_ctx, t);
+        const uint64_t need = Session::memory_bytes(model->config, n_ctx, t, cache_k, cache_v);
         if (Status st = check_memory("a " + std::to_string(n_ctx) + "-token session of " + src.spec, need, budget); !st)
           return runtime_error(st.message());
       }
       SessionOptions so;
       so.n_ctx = n_ctx;
       so.n_threads = t;
+      so.cache_type_k = cache_k;
+      so.cache_type_v = cache_v;
       std::unique_ptr<Session> session;
       if (Status st = Session::create(model, so, session); !st) return runtime_error(st.message());
       bench::BenchRunner runner(*session);
@@ -369,6 +368,8 @@ int cmd_bench(int argc, char** argv) {
         r.synthetic = src.synthetic;
         r.n_batch = session->max_batch();
         r.n_threads = t;
+        r.type_k = cache_type_label(cache_k);
+        r.type_v = cache_type_label(cache_v);
         r.use_mmap = !src.synthetic;
         r.test = test;
         r.read_bw_gbs = bandwidth[ti];

@@ -66,6 +66,8 @@ int cmd_logits(int argc, char** argv) {
               &tokenizer_path);
   parser.flag("", "--no-repack", "keep every weight in the file's layout (same results; no copy)",
               &no_repack);
+  DType cache_k = kDefaultCacheType, cache_v = kDefaultCacheType;
+  add_cache_type_options(parser, &cache_k, &cache_v);
   add_max_memory_option(parser, &max_memory_text);
   parser.epilog("example:\n  loam logits -m models/stories15M.bin --tokens 1,9038,2501,263,931 "
                 "-o stories15M.f32");
@@ -102,6 +104,8 @@ int cmd_logits(int argc, char** argv) {
   SessionPlan plan;
   plan.options.n_ctx = n_ctx;
   plan.options.n_threads = n_threads;
+  plan.options.cache_type_k = cache_k;
+  plan.options.cache_type_v = cache_v;
   plan.repack = !no_repack;
   plan.max_memory = max_memory;
   const int n_tokens = static_cast<int>(tokens.size());

@@ -17,6 +17,14 @@ namespace loam::cli {
 
 // Declares --max-memory SIZE (the meaning `loam bench` gives it) writing the text to `out`.
 void add_max_memory_option(ArgParser& parser, std::string* out);
+// Declares -ctk/--cache-type-k and -ctv/--cache-type-v TYPE (llama.cpp's names; f32, f16,
+// q8_0), writing the parsed types to *k and *v.
+void add_cache_type_options(ArgParser& parser, DType* k, DType* v);
+// "f32" / "f16" / "q8_0" (any case) to a cache type; false for anything else.
+bool parse_cache_type(const std::string& text, DType& out);
+// The name llama.cpp prints for a cache type: "f32", "f16", "q8_0".
+std::string cache_type_label(DType type);
+
 // Parses the --max-memory text ("" = no cap, 0); the message is the usage error to print.
 Status parse_max_memory(const std::string& text, uint64_t& out);
 

@@ -19,6 +19,11 @@ using GemvFn = void (*)(const uint8_t* w, size_t row_bytes, int64_t n_rows, cons
 // token's results are bit-identical to a GemvFn call on it, so batching never changes output.
 using GemmFn = void (*)(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
                         size_t x_stride, int n_tokens, int64_t n_cols, float* y, size_t y_stride);
+// y[0..n) = sum over r < n_rows of a[r] * (row r)[0..n), rows row_bytes apart in a cache format
+// (F32, F16, Q8_0), accumulated in row order; y is overwritten. Attention's P.V over a KV cache:
+// one call per head instead of one per position.
+using RowSumFn = void (*)(const float* a, const uint8_t* rows, size_t row_bytes, int64_t n_rows,
+                          int64_t n, float* y);
 // Converts n f32 activations to an activation format (Q8_0, Q8_K); n is a multiple of its block.
 using QuantizeActFn = void (*)(const float* x, void* out, int64_t n);
 
@@ -45,6 +50,7 @@ struct KernelTable {
   float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
   // y[i] += a * x[i]
   void (*axpy_f32)(float a, const float* x, float* y, int64_t n) = nullptr;
+  RowSumFn row_sum[kDTypeCount] = {};  // indexed by KV cache type; nullptr: not a cache type
 };
 
 // Each ISA fills in the entries it accelerates on top of a copy of the scalar table.

@@ -1,16 +1,22 @@
-// The LLaMA forward pass over a batch of consecutive tokens of one sequence:
-//   embedding -> per layer [RMSNorm -> Q/K/V -> RoPE -> causal GQA attention over the KV cache
-//   -> output projection -> residual -> RMSNorm -> SwiGLU FFN -> residual] -> RMSNorm -> logits.
+// The LLaMA forward pass over a step of tokens, which may belong to different sequences:
+//   embedding -> per layer [RMSNorm -> Q/K/V -> RoPE -> causal GQA attention over each token's own
+//   KV cache -> output projection -> residual -> RMSNorm -> SwiGLU FFN -> residual] -> RMSNorm
+//   -> logits for the rows asked for.
+// Every matmul sees all tokens of the step at once (one pass over the weights for all of them);
+// each token's result is the one it would get alone, so sharing a step never changes output.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "core/fp16.h"
 #include "core/thread_pool.h"
 #include "kernels/kernels.h"
-#include "loam/session.h"
+#include "model/forward.h"
 #include "model/matmul.h"
 #include "model/ops.h"
+#include "quant/blocks.h"
 #include "quant/dequantize.h"
+#include "quant/quantize.h"
 
 namespace loam {
 
@@ -20,105 +26,129 @@ void add_in_place(float* x, const float* y, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] += y[i];
 }
 
+// One key or value row into its cache type. Scalar and exact (round to nearest even for F16,
+// the reference block quantizer for Q8_0), so a cache's bytes never depend on the kernel set.
+void store_cache_row(DType type, const float* x, uint8_t* dst, int n) {
+  switch (type) {
+    case DType::F16:
+      for (int i = 0; i < n; ++i) {
+        const uint16_t h = fp32_to_fp16(x[i]);
+        std::memcpy(dst + 2 * i, &h, 2);
+      }
+      break;
+    case DType::Q8_0:
+      quantize_row_q8_0(x, reinterpret_cast<BlockQ8_0*>(dst), n);
+      break;
+    default:
+      std::memcpy(dst, x, static_cast<size_t>(n) * sizeof(float));
+  }
+}
+
 }  // namespace
 
-void Session::forward_batch(const int32_t* tokens, int n, float* logits_out) {
-  const Model& m = *model_;
+void llama_forward(const Model& m, const ForwardToken* tokens, int n, const int* out_rows,
+                   int n_out, float* logits_out, ForwardBuffers& b, ThreadPool& pool) {
   const ModelConfig& c = m.config;
   const KernelTable& kt = kernels();
-  ThreadPool& pool = *pool_;
   const int dim = c.n_embd, q_dim = c.n_head * c.head_dim, kv_dim = c.kv_dim();
   const int hd = c.head_dim, half_rot = c.n_rot / 2;
   const int group = c.n_head / c.n_head_kv;  // query heads per kv head
   const float attn_scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  std::vector<uint8_t>& act_scratch = act_scratch_;
+  const auto row = [](std::vector<float>& buf, int t, int width) {
+    return &buf[static_cast<size_t>(t) * width];
+  };
 
-  // x_: [n][dim] residual stream
+  // x: [n][dim] residual stream
   for (int t = 0; t < n; ++t)
-    dequantize_row(m.tok_embd.type, m.tok_embd.row(tokens[t]), &x_[static_cast<size_t>(t) * dim], dim);
+    dequantize_row(m.tok_embd.type, m.tok_embd.row(tokens[t].id), row(b.x, t, dim), dim);
+
+  // The longest causal span of any token, for choosing whether attention is worth the pool.
+  int64_t attn_span = 0;
+  for (int t = 0; t < n; ++t) attn_span += tokens[t].pos + 1;
 
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = m.layers[l];
     const float* attn_norm = static_cast<const float*>(L.attn_norm.data);
-    for (int t = 0; t < n; ++t)
-      rmsnorm(&xn_[static_cast<size_t>(t) * dim], &x_[static_cast<size_t>(t) * dim], attn_norm, dim,
-              c.rms_eps);
-    const MatmulJob qkv[3] = {{&L.wq, xn_.data(), q_.data()},
-                              {&L.wk, xn_.data(), k_.data()},
-                              {&L.wv, xn_.data(), v_.data()}};
-    matmul(pool, qkv, 3, n, act_scratch);
+    for (int t = 0; t < n; ++t) rmsnorm(row(b.xn, t, dim), row(b.x, t, dim), attn_norm, dim, c.rms_eps);
+    const MatmulJob qkv[3] = {{&L.wq, b.xn.data(), b.q.data()},
+                              {&L.wk, b.xn.data(), b.k.data()},
+                              {&L.wv, b.xn.data(), b.v.data()}};
+    matmul(pool, qkv, 3, n, b.act_scratch);
 
-    // RoPE, then append K and V to the cache: k_cache_ [n_layer][n_ctx][kv_dim]
-    const size_t layer_off = static_cast<size_t>(l) * n_ctx_ * kv_dim;
+    // RoPE, then append K and V to each token's cache: [n_layer][n_ctx][kv_dim]
     for (int t = 0; t < n; ++t) {
-      const int pos = n_past_ + t;
-      const float* cs = &rope_cos_[static_cast<size_t>(pos) * half_rot];
-      const float* sn = &rope_sin_[static_cast<size_t>(pos) * half_rot];
-      rope_apply(&q_[static_cast<size_t>(t) * q_dim], c.n_head, hd, c.n_rot, cs, sn);
-      rope_apply(&k_[static_cast<size_t>(t) * kv_dim], c.n_head_kv, hd, c.n_rot, cs, sn);
-      std::memcpy(&k_cache_[layer_off + static_cast<size_t>(pos) * kv_dim],
-                  &k_[static_cast<size_t>(t) * kv_dim], kv_dim * sizeof(float));
-      std::memcpy(&v_cache_[layer_off + static_cast<size_t>(pos) * kv_dim],
-                  &v_[static_cast<size_t>(t) * kv_dim], kv_dim * sizeof(float));
+      const ForwardToken& tok = tokens[t];
+      const float* cs = &b.rope_cos[static_cast<size_t>(tok.pos) * half_rot];
+      const float* sn = &b.rope_sin[static_cast<size_t>(tok.pos) * half_rot];
+      rope_apply(row(b.q, t, q_dim), c.n_head, hd, c.n_rot, cs, sn);
+      rope_apply(row(b.k, t, kv_dim), c.n_head_kv, hd, c.n_rot, cs, sn);
+      KvCache& cache = *tok.cache;
+      const size_t at = static_cast<size_t>(l) * cache.n_ctx + tok.pos;  // row index
+      store_cache_row(cache.type_k, row(b.k, t, kv_dim), &cache.k[at * cache.k_row_bytes], kv_dim);
+      store_cache_row(cache.type_v, row(b.v, t, kv_dim), &cache.v[at * cache.v_row_bytes], kv_dim);
     }
 
     // Attention: one (token, head) pair per work item, each computed whole by one thread.
     const int n_items = n * c.n_head;
     auto attend = [&](int64_t item, int ti) {
-      float* att = &scores_[static_cast<size_t>(ti) * n_ctx_];  // [n_ctx] this thread's scores
-      {
-        const int t = static_cast<int>(item / c.n_head), h = static_cast<int>(item % c.n_head);
-        const int pos = n_past_ + t;
-        const int kvh = h / group;
-        const float* q = &q_[static_cast<size_t>(t) * q_dim + static_cast<size_t>(h) * hd];
-        const float* kbase = &k_cache_[layer_off + static_cast<size_t>(kvh) * hd];
-        const float* vbase = &v_cache_[layer_off + static_cast<size_t>(kvh) * hd];
-        for (int p = 0; p <= pos; ++p)
-          att[p] = kt.dot_f32(q, kbase + static_cast<size_t>(p) * kv_dim, hd) * attn_scale;
-        softmax(att, pos + 1);
-        float* out = &attn_out_[static_cast<size_t>(t) * q_dim + static_cast<size_t>(h) * hd];
-        std::fill(out, out + hd, 0.0f);
-        for (int p = 0; p <= pos; ++p) kt.axpy_f32(att[p], vbase + static_cast<size_t>(p) * kv_dim, out, hd);
+      float* att = &b.scores[static_cast<size_t>(ti) * b.n_ctx];  // [n_ctx] this thread's scores
+      const int t = static_cast<int>(item / c.n_head), h = static_cast<int>(item % c.n_head);
+      const ForwardToken& tok = tokens[t];
+      const int kvh = h / group;
+      const KvCache& cache = *tok.cache;
+      const size_t layer_rows = static_cast<size_t>(l) * cache.n_ctx;
+      const uint8_t* kbase = &cache.k[layer_rows * cache.k_row_bytes +
+                                      dtype_row_bytes(cache.type_k, static_cast<int64_t>(kvh) * hd)];
+      const uint8_t* vbase = &cache.v[layer_rows * cache.v_row_bytes +
+                                      dtype_row_bytes(cache.type_v, static_cast<int64_t>(kvh) * hd)];
+      const float* q = row(b.q, t, q_dim) + static_cast<size_t>(h) * hd;
+      // Scores: the key rows 0..pos are the rows of a matrix whose gemv is the cache type's
+      // weight kernel (one call per head, not one per position); a Q8_0 cache takes the query
+      // quantized as that kernel's activations.
+      const TypeKernels& key_kernels = kt.weights[static_cast<uint32_t>(cache.type_k)];
+      const void* query = q;
+      alignas(64) uint8_t q8[1024 / 32 * 34];  // check_kv_cache_type keeps hd <= 1024
+      if (key_kernels.act_type != DType::F32) {
+        kt.quantize_act[static_cast<uint32_t>(key_kernels.act_type)](q, q8, hd);
+        query = q8;
       }
+      key_kernels.gemv(kbase, cache.k_row_bytes, tok.pos + 1, query, hd, att);
+      for (int p = 0; p <= tok.pos; ++p) att[p] *= attn_scale;
+      softmax(att, tok.pos + 1);
+      float* out = row(b.attn_out, t, q_dim) + static_cast<size_t>(h) * hd;
+      kt.row_sum[static_cast<uint32_t>(cache.type_v)](att, vbase, cache.v_row_bytes, tok.pos + 1, hd,
+                                                       out);
     };
     // Small attention work is done by the caller alone (see kMinParallelBytes in matmul.cpp).
-    const int64_t attn_work = static_cast<int64_t>(n_items) * (n_past_ + n) * hd;
-    if (attn_work < 16 * 1024) {
+    if (attn_span * c.n_head * hd < 16 * 1024) {
       for (int item = 0; item < n_items; ++item) attend(item, 0);
     } else {
       pool.parallel_for(n_items, attend);
     }
 
-    const MatmulJob wo = {&L.wo, attn_out_.data(), xn_.data()};
-    matmul(pool, &wo, 1, n, act_scratch);
-    add_in_place(x_.data(), xn_.data(), static_cast<size_t>(n) * dim);
+    const MatmulJob wo = {&L.wo, b.attn_out.data(), b.xn.data()};
+    matmul(pool, &wo, 1, n, b.act_scratch);
+    add_in_place(b.x.data(), b.xn.data(), static_cast<size_t>(n) * dim);
 
     const float* ffn_norm = static_cast<const float*>(L.ffn_norm.data);
-    for (int t = 0; t < n; ++t)
-      rmsnorm(&xn_[static_cast<size_t>(t) * dim], &x_[static_cast<size_t>(t) * dim], ffn_norm, dim,
-              c.rms_eps);
-    const MatmulJob gate_up[2] = {{&L.ffn_gate, xn_.data(), gate_.data()},
-                                  {&L.ffn_up, xn_.data(), up_.data()}};
-    matmul(pool, gate_up, 2, n, act_scratch);
-    swiglu(gate_.data(), up_.data(), n * c.n_ff);
-    const MatmulJob down = {&L.ffn_down, gate_.data(), xn_.data()};
-    matmul(pool, &down, 1, n, act_scratch);
-    add_in_place(x_.data(), xn_.data(), static_cast<size_t>(n) * dim);
+    for (int t = 0; t < n; ++t) rmsnorm(row(b.xn, t, dim), row(b.x, t, dim), ffn_norm, dim, c.rms_eps);
+    const MatmulJob gate_up[2] = {{&L.ffn_gate, b.xn.data(), b.gate.data()},
+                                  {&L.ffn_up, b.xn.data(), b.up.data()}};
+    matmul(pool, gate_up, 2, n, b.act_scratch);
+    swiglu(b.gate.data(), b.up.data(), n * c.n_ff);
+    const MatmulJob down = {&L.ffn_down, b.gate.data(), b.xn.data()};
+    matmul(pool, &down, 1, n, b.act_scratch);
+    add_in_place(b.x.data(), b.xn.data(), static_cast<size_t>(n) * dim);
   }
 
-  // Logits: for every row when the caller wants them all, else only for the last token.
+  // Logits only for the rows asked for: the output matmul is the largest of a small model, and
+  // a prompt needs only its last row.
+  if (n_out <= 0) return;
   const float* out_norm = static_cast<const float*>(m.output_norm.data);
-  const int first = logits_out ? 0 : n - 1;
-  const int rows = n - first;
-  for (int t = first; t < n; ++t)
-    rmsnorm(&xn_[static_cast<size_t>(t - first) * dim], &x_[static_cast<size_t>(t) * dim], out_norm,
-            dim, c.rms_eps);
-  float* dst = logits_out ? logits_out : batch_logits_.data();
-  const MatmulJob out = {&m.output, xn_.data(), dst};
-  matmul(pool, &out, 1, rows, act_scratch);
-  std::memcpy(logits_.data(), dst + static_cast<size_t>(rows - 1) * c.n_vocab,
-              c.n_vocab * sizeof(float));
-  n_past_ += n;
+  for (int i = 0; i < n_out; ++i)
+    rmsnorm(row(b.xn, i, dim), row(b.x, out_rows[i], dim), out_norm, dim, c.rms_eps);
+  const MatmulJob out = {&m.output, b.xn.data(), logits_out};
+  matmul(pool, &out, 1, n_out, b.act_scratch);
 }
 
 }  // namespace loam

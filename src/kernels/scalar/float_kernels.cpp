@@ -5,6 +5,7 @@
 
 #include "core/fp16.h"
 #include "kernels/kernel_table.h"
+#include "quant/blocks.h"
 
 namespace loam {
 
@@ -76,6 +77,50 @@ void gemv_bf16(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x
   }
 }
 
+// The specification of RowSumFn: y[i] accumulates a[r] * value in row order, one rounding per
+// multiply and per add.
+template <class Value>
+void row_sum_generic(Value value, const float* a, int64_t n_rows, int64_t n, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = 0.0f;
+  for (int64_t r = 0; r < n_rows; ++r)
+    for (int64_t i = 0; i < n; ++i) y[i] += a[r] * value(r, i);
+}
+
+void row_sum_f32(const float* a, const uint8_t* rows, size_t row_bytes, int64_t n_rows, int64_t n,
+                 float* y) {
+  row_sum_generic(
+      [=](int64_t r, int64_t i) {
+        float v;
+        std::memcpy(&v, rows + static_cast<size_t>(r) * row_bytes + 4 * i, 4);
+        return v;
+      },
+      a, n_rows, n, y);
+}
+
+void row_sum_f16(const float* a, const uint8_t* rows, size_t row_bytes, int64_t n_rows, int64_t n,
+                 float* y) {
+  row_sum_generic(
+      [=](int64_t r, int64_t i) {
+        uint16_t h;
+        std::memcpy(&h, rows + static_cast<size_t>(r) * row_bytes + 2 * i, 2);
+        return fp16_to_fp32(h);
+      },
+      a, n_rows, n, y);
+}
+
+// Q8_0 rows (n a multiple of 32): value = scale * code.
+void row_sum_q8_0(const float* a, const uint8_t* rows, size_t row_bytes, int64_t n_rows, int64_t n,
+                  float* y) {
+  row_sum_generic(
+      [=](int64_t r, int64_t i) {
+        BlockQ8_0 b;
+        std::memcpy(&b, rows + static_cast<size_t>(r) * row_bytes + (i / kQK) * sizeof(BlockQ8_0),
+                    sizeof b);
+        return fp16_to_fp32(b.d) * static_cast<float>(b.qs[i % kQK]);
+      },
+      a, n_rows, n, y);
+}
+
 }  // namespace
 
 void register_scalar_float_kernels(KernelTable& table) {
@@ -84,6 +129,9 @@ void register_scalar_float_kernels(KernelTable& table) {
   table.weights[static_cast<uint32_t>(DType::BF16)] = {gemv_bf16, DType::F32};
   table.dot_f32 = dot_f32;
   table.axpy_f32 = axpy_f32;
+  table.row_sum[static_cast<uint32_t>(DType::F32)] = row_sum_f32;
+  table.row_sum[static_cast<uint32_t>(DType::F16)] = row_sum_f16;
+  table.row_sum[static_cast<uint32_t>(DType::Q8_0)] = row_sum_q8_0;
 }
 
 }  // namespace loam

@@ -99,7 +99,8 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
 
 }  // namespace
 
-void register_quant_kernels(KernelTable& table);  // quant_kernels.cpp
+void register_quant_kernels(KernelTable& table);        // quant_kernels.cpp
+void register_interleaved_kernels(KernelTable& table);  // interleaved_kernels.cpp
 
 void register_kernels(KernelTable& table) {
   table.weights[static_cast<uint32_t>(DType::F32)].gemv = gemv<LoadF32>;
@@ -108,6 +109,7 @@ void register_kernels(KernelTable& table) {
   table.dot_f32 = dot_f32;
   table.axpy_f32 = axpy_f32;
   register_quant_kernels(table);
+  register_interleaved_kernels(table);
 }
 
 }  // namespace LOAM_AVX512_NS
