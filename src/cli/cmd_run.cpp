@@ -1,8 +1,8 @@
-// `loam run`: tokenize the prompt, evaluate it, then sample and stream tokens until EOS, -n tokens
-// or the end of the context. Only the generated text goes to stdout (the prompt too with --echo);
-// everything else (model line, seed, timings) goes to stderr.
+// `loam run`: tokenize the prompt, evaluate it, then sample and stream tokens until an
+// end-of-generation token, a --stop string, -n tokens or the end of the context. Only the
+// generated text goes to stdout (the prompt too with --echo); everything else (model line, seed,
+// timings) goes to stderr.
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <limits>
 #include <memory>
@@ -11,18 +11,19 @@
 
 #include "cli/cli.h"
 #include "cli/interrupt.h"
+#include "cli/sampling_options.h"
 #include "cli/session_setup.h"
 #include "kernels/kernels.h"
 #include "loam/sampler.h"
 #include "loam/session.h"
 #include "loam/tokenizer.h"
+#include "sample/stop_strings.h"
 
 namespace loam::cli {
 
 namespace {
 
 constexpr int kIntMax = std::numeric_limits<int>::max();
-constexpr float kFloatMax = std::numeric_limits<float>::max();
 
 struct RunOptions {
   std::string model;
@@ -32,12 +33,12 @@ struct RunOptions {
   int n_predict = -1;      // -1: until EOS or the context is full
   int n_ctx = 0;           // 0: min(model context, 4096)
   int n_threads = 0;       // 0: physical cores available
-  int repeat_last_n = 64;  // -1: the whole context
-  bool seed_given = false;
   bool echo = false;
   bool no_repack = false;
   std::string max_memory;  // --max-memory text; "" = what the system has available
-  SamplerParams sampling;
+  DType cache_k = kDefaultCacheType, cache_v = kDefaultCacheType;
+  std::vector<std::string> stop;  // --stop, repeatable
+  SamplingOptions sampling;  // --temp, --top-k, ..., -s
 };
 
 // Text goes out as soon as it is decoded so a reader of the pipe sees it stream. A reader that
@@ -47,15 +48,6 @@ void emit(const std::string& text) {
   if (text.empty()) return;
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
-}
-
-uint64_t clock_seed() {
-  // Mix the wall clock so runs started in the same second still differ; 32 bits keep the printed
-  // seed short enough to retype.
-  const uint64_t t = static_cast<uint64_t>(
-      std::chrono::high_resolution_clock::now().time_since_epoch().count());
-  Rng mix(t);
-  return mix.next_u64() & 0xffffffffull;
 }
 
 std::string describe_model(const Model& m) {
@@ -82,36 +74,19 @@ void add_options(ArgParser& p, RunOptions& o) {
             &o.n_ctx, 0, kIntMax);
   p.integer("-t", "--threads", "N", "threads (default: physical cores available)", &o.n_threads,
             1, 4096);
-  p.custom("-s", "--seed", "SEED", "random seed; -1 = pick one and print it (default -1)",
+  add_sampling_options(p, o.sampling);
+  p.text("", "--tokenizer", "FILE", "tokenizer.bin for a llama2.c checkpoint", &o.tokenizer);
+  p.custom("", "--stop", "STR", "stop before the first STR in the generated text; repeatable "
+           "(the text ends before it, even when it spans tokens)",
            [&o](const std::string& v) {
-             uint64_t seed = 0;
-             if (v == "-1") {
-               o.seed_given = false;
-               return Status::ok();
-             }
-             if (!parse_uint64(v, seed)) {
-               return Status::error("-s expects an integer in [0, 2^64) or -1, got '" + v + "'");
-             }
-             o.sampling.seed = seed;
-             o.seed_given = true;
+             if (v.empty()) return Status::error("--stop expects a non-empty string");
+             o.stop.push_back(v);
              return Status::ok();
            });
-  p.number("", "--temp", "T", "temperature; <= 0 = greedy (default 0.8)", &o.sampling.temp,
-           -kFloatMax, kFloatMax);
-  p.integer("", "--top-k", "K", "keep the K most likely tokens; 0 = off (default 40)",
-            &o.sampling.top_k, 0, kIntMax);
-  p.number("", "--top-p", "P", "keep the smallest set with probability >= P; 1 = off "
-           "(default 0.95)", &o.sampling.top_p, 0.0f, 1.0f);
-  p.number("", "--min-p", "P", "drop tokens less likely than P x the top one; 0 = off "
-           "(default 0.05)", &o.sampling.min_p, 0.0f, 1.0f);
-  p.number("", "--repeat-penalty", "R", "penalize tokens seen in the last N; 1 = off "
-           "(default 1.0)", &o.sampling.repeat_penalty, 0.0f, kFloatMax);
-  p.integer("", "--repeat-last-n", "N", "tokens the penalty looks back; 0 = off, -1 = context "
-            "(default 64)", &o.repeat_last_n, -1, kIntMax);
-  p.text("", "--tokenizer", "FILE", "tokenizer.bin for a llama2.c checkpoint", &o.tokenizer);
   p.flag("", "--echo", "print the prompt before the generated text", &o.echo);
   p.flag("", "--no-repack", "keep every weight in the file's layout: no copy at load, slower "
          "Q4_0 on AVX2 (same output)", &o.no_repack);
+  add_cache_type_options(p, &o.cache_k, &o.cache_v);
   add_max_memory_option(p, &o.max_memory);
 }
 
@@ -121,30 +96,25 @@ int cmd_run(int argc, char** argv) {
   RunOptions o;
   ArgParser parser(
       "run", "loam run [-m MODEL] [-p TEXT | -f FILE] [-n N] [options]",
-      "Generates a continuation of the prompt and streams it to stdout, stopping at the end-of-\n"
-      "sequence token, after N tokens, or when the context is full. Logs, the seed and timings\n"
-      "go to stderr. Without -m: $LOAM_MODEL, else the single .gguf file in ./models/.");
+      "Generates a continuation of the prompt and streams it to stdout, stopping at an end-of-\n"
+      "generation token, before a --stop string, after N tokens, or when the context is full.\n"
+      "Logs, the seed and timings go to stderr. Without -m: $LOAM_MODEL, else the single .gguf\n"
+      "file in ./models/.");
   add_options(parser, o);
   parser.epilog(
       "examples:\n"
       "  loam run -m model.gguf -p \"The capital of France is\" --temp 0\n"
       "  loam run -m models/stories15M.bin --tokenizer models/tokenizer.bin -p \"Once upon a "
       "time\" -n 200 -s 42\n"
+      "  loam run -m model.gguf -p \"Q: What is 2+2?\\nA:\" --stop \"\\nQ:\" --stop \"\\n\\n\"\n"
       "  echo \"Once upon a time\" | loam run -m model.gguf -f - --temp 0");
   if (int rc = finish_parse(parser, parser.parse(argc, argv, 2)); rc >= 0) return rc;
 
   if (parser.given("--prompt") && parser.given("--file")) {
     return usage_error("run", "give the prompt with -p or -f, not both");
   }
-  {
-    // Check the sampling options now, before a possibly long load (repeat_last_n -1 is resolved
-    // once the context length is known).
-    SamplerParams check = o.sampling;
-    check.repeat_last_n = o.repeat_last_n < 0 ? 0 : o.repeat_last_n;
-    if (Status st = validate_sampler_params(check); !st) {
-      return usage_error("run", "invalid sampling option: " + st.message());
-    }
-  }
+  // Checked now, before a possibly long load.
+  if (Status st = check_sampling_options(o.sampling); !st) return usage_error("run", st.message());
   uint64_t max_memory = 0;
   if (Status st = parse_max_memory(o.max_memory, max_memory); !st) {
     return usage_error("run", st.message());
@@ -177,6 +147,8 @@ int cmd_run(int argc, char** argv) {
   SessionPlan plan;
   plan.options.n_ctx = o.n_ctx;
   plan.options.n_threads = o.n_threads;
+  plan.options.cache_type_k = o.cache_k;
+  plan.options.cache_type_v = o.cache_v;
   plan.repack = !o.no_repack;
   plan.max_memory = max_memory;
   std::unique_ptr<Session> session;
@@ -216,18 +188,17 @@ int cmd_run(int argc, char** argv) {
     log_line("note: --tokenizer ignored: a GGUF file carries its own vocabulary");
   }
   log_line("kernels: %s, threads: %d, context: %d", kernels().isa, session->threads(), n_ctx);
-  if (!o.seed_given) {
-    o.sampling.seed = clock_seed();
-    log_line("seed: %llu", static_cast<unsigned long long>(o.sampling.seed));
-  }
-  o.sampling.repeat_last_n = o.repeat_last_n < 0 ? n_ctx : o.repeat_last_n;
-  Sampler sampler(o.sampling);
+  apply_model_sampling_defaults(*model, parser, o.sampling);
+  Sampler sampler(resolve_sampling_options(o.sampling, n_ctx));
   for (int32_t id : tokens) sampler.accept(id);
 
   // --echo prints the prompt as given: decoding its tokens would add the space prefix the
   // tokenizer inserted and could differ for text the vocabulary cannot represent exactly.
   if (o.echo) emit(prompt);
   StreamDecoder decoder(tokenizer);
+  // Decoded text passes through the stop matcher, which holds back a tail that could begin a
+  // stop string until the next token decides it.
+  StopMatcher stop_matcher(o.stop);
   int32_t prev = tokens.back();
 
   // The prompt goes in pieces of the session's batch, the pieces eval() would cut it into
@@ -253,26 +224,30 @@ int cmd_run(int argc, char** argv) {
   double first_token_ms = 0.0;
   while (n_generated < max_new && !interrupted()) {
     const int32_t id = sampler.sample(session->logits(), n_vocab);
-    if (id == model->vocab.eos_id) {
+    // Every end-of-generation id stops (EOS, and EOT/EOM/end-of-turn where the vocab has them).
+    if (tokenizer.is_eog(id)) {
       hit_eos = true;
       break;
     }
     sampler.accept(id);
-    emit(decoder.push(prev, id));
+    emit(stop_matcher.push(decoder.push(prev, id)));
     if (std::ferror(stdout)) break;  // nobody reads the text any more
     prev = id;
     ++n_generated;
     if (n_generated == 1) first_token_ms = gen_clock.ms();
+    if (stop_matcher.stopped()) break;
     if (n_generated < max_new) {
       if (Status st = session->eval(&prev, 1); !st) {
-        emit(decoder.flush());
+        emit(stop_matcher.push(decoder.flush()));
+        emit(stop_matcher.flush());
         emit("\n");
         return runtime_error(st.message());
       }
     }
   }
   const double gen_ms = gen_clock.ms();
-  emit(decoder.flush());
+  emit(stop_matcher.push(decoder.flush()));
+  emit(stop_matcher.flush());  // "" after a stop string: nothing after it is printed
   emit("\n");
   const bool stopped = interrupted();
   if (std::ferror(stdout) && !stopped) {
@@ -280,6 +255,7 @@ int cmd_run(int argc, char** argv) {
   }
   const std::string stop = stopped      ? std::string("interrupted by ") + interrupt_name()
                            : hit_eos    ? "end of sequence"
+                           : stop_matcher.stopped() ? "stop string"
                            : n_generated == o.n_predict ? "n-predict reached"
                                                         : "context full";
 

@@ -34,6 +34,11 @@ void catch_interrupts() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
+void rearm_interrupts() {
+  g_signal.store(0, std::memory_order_relaxed);
+  catch_interrupts();
+}
+
 bool interrupted() { return g_signal.load(std::memory_order_relaxed) != 0; }
 
 const char* interrupt_name() {

@@ -12,6 +12,10 @@ constexpr int kExitInterrupted = 130;
 // process at once, as it would without Loam's handler.
 void catch_interrupts();
 
+// Forgets the signal recorded so far and installs the handlers again, for a command that treats
+// Ctrl-C as "stop this step" and goes on (chat: it stops one answer, not the program).
+void rearm_interrupts();
+
 // Whether SIGINT or SIGTERM arrived since catch_interrupts(); any thread may ask.
 bool interrupted();
 
