@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 seconds="${LOAM_FUZZ_SECONDS:-30}"
 build="${LOAM_FUZZ_BUILD:-build/fuzz}"
-targets=(${LOAM_FUZZ_TARGETS:-fuzz_gguf fuzz_llama2c fuzz_tokenizer fuzz_json fuzz_args})
+targets=(${LOAM_FUZZ_TARGETS:-fuzz_gguf fuzz_llama2c fuzz_tokenizer fuzz_json fuzz_args fuzz_hf})
 shared="${LOAM_SHARED:-../shared}"
 start=$(date +%s)
 
@@ -65,7 +65,8 @@ failed=()
 summary=()
 for t in "${targets[@]}"; do
   name=${t#fuzz_}
-  mkdir -p "$work/corpus/$name" "$work/crashes"
+  # fuzz_hf has no generated seeds (test_fuzz_hf.cpp makes its own): it starts from nothing.
+  mkdir -p "$work/corpus/$name" "$work/crashes" "$work/seeds/$name"
   # Model files are large: mutate at most their first 64 KiB (headers, metadata, vocabularies),
   # which keeps thousands of runs a second instead of hundreds.
   max_len=()

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "kernels/kernels.h"
+#include "model/load_hf.h"
 
 namespace loam::cli {
 
@@ -106,7 +107,20 @@ Status load_model_timed(const std::string& path, const std::string& tokenizer_pa
   LoadOptions options;
   options.tokenizer_path = tokenizer_path;
   options.interleave = repack;
-  LOAM_TRY(load_model(path, options, *model));
+  // A Hugging Face directory (or a .safetensors file beside its config.json) or a model file.
+  LOAM_TRY(load_any_model(path, options, *model));
+  ms = clock.ms();
+  out = std::move(model);
+  return Status::ok();
+}
+
+Status load_model_or_vocab_timed(const std::string& path, const std::string& tokenizer_path,
+                                 std::shared_ptr<Model>& out, double& ms) {
+  Stopwatch clock;
+  auto model = std::make_shared<Model>();
+  bool vocab_only = false;
+  LOAM_TRY(load_vocab_only_gguf(path, *model, vocab_only));
+  if (!vocab_only) return load_model_timed(path, tokenizer_path, false, out, ms);
   ms = clock.ms();
   out = std::move(model);
   return Status::ok();

@@ -167,9 +167,25 @@ Status quantize_model(const std::string& in, const std::string& out,
   QuantizeSource src;
   LOAM_TRY(open_quantize_source(in, options.tokenizer_path, src));
 
+  FileType file_type = options.file_type;
+  if (options.keep_input_type) {
+    // The input's general.file_type (written by open_hf_quantize_source, or the GGUF's own).
+    bool found = false;
+    for (const GgufKeyValue& kv : src.metadata) {
+      int64_t v = -1;
+      if (kv.key != "general.file_type" || !kv.value.to_int(v)) continue;
+      for (FileType t : {FileType::AllF32, FileType::MostlyF16, FileType::MostlyBF16}) {
+        if (v == static_cast<int64_t>(t)) {
+          file_type = t;
+          found = true;
+        }
+      }
+    }
+    if (!found) return Status::error(in + ": no general.file_type of F32, F16 or BF16 to keep");
+  }
   const std::vector<MixTensor> mix = mix_view(src.tensors);
   std::vector<MixChoice> plan;
-  Status planned = plan_tensor_types(options.file_type, src.model, mix, plan);
+  Status planned = plan_tensor_types(file_type, src.model, mix, plan);
   if (!planned) return Status::error(in + ": " + planned.message());
 
   GgufWriter writer;
@@ -177,7 +193,7 @@ Status quantize_model(const std::string& in, const std::string& out,
   LOAM_TRY(writer.set_alignment(src.alignment));  // replaces a copied general.alignment in place
   writer.set("general.quantization_version", GgufValue::make_u32(kQuantizationVersion));
   writer.set("general.file_type",
-             GgufValue::make_u32(static_cast<uint32_t>(options.file_type)));
+             GgufValue::make_u32(static_cast<uint32_t>(file_type)));
 
   // The tensor table first: each output size follows from the planned type and the shape, so
   // the whole layout is known before any tensor is converted.
@@ -198,6 +214,7 @@ Status quantize_model(const std::string& in, const std::string& out,
   res.format = src.format;
   res.n_tensors = src.tensors.size();
   res.n_threads = n_threads;
+  res.file_type = file_type;
 
   // Then each tensor is converted and written in turn: one converted tensor is in memory at a
   // time (the largest, output.weight, is ~54 MB for a 1.1B model in Q4_K_M) instead of the

@@ -41,6 +41,9 @@ struct QuantizeProgress {
 
 struct QuantizeOptions {
   FileType file_type = FileType::MostlyQ4_K_M;
+  // Keep the input's own type instead (its general.file_type: F32, F16 or BF16), as
+  // `loam convert` without TYPE does.
+  bool keep_input_type = false;
   std::string tokenizer_path;       // llama2.c tokenizer.bin (see open_quantize_source)
   int n_threads = 0;                // 0: default_thread_count()
   // false: K types are quantized exactly as llama-quantize does (quant/quant_k_llamacpp.h), so
@@ -63,6 +66,7 @@ struct QuantizeResult {
   uint64_t bytes_in = 0;            // tensor bytes read
   uint64_t bytes_out = 0;           // tensor bytes written
   int n_threads = 0;
+  FileType file_type = FileType::AllF32;  // the type written
 };
 
 // Fails when writing `out` would replace or truncate `in`: when `out` or `out`.tmp (the

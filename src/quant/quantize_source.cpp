@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/mmap_file.h"
+#include "formats/hf_checkpoint.h"
 #include "formats/llama2c_reader.h"
 #include "formats/llama_loader.h"
 #include "loam/tokenizer.h"
@@ -164,6 +165,13 @@ std::vector<GgufKeyValue> vocab_metadata(const Vocab& vocab) {
 
 Status open_quantize_source(const std::string& path, const std::string& tokenizer_path,
                             QuantizeSource& out) {
+  if (is_hf_checkpoint_path(path)) {
+    if (!tokenizer_path.empty()) {
+      return Status::error(path + " is a Hugging Face checkpoint: its tokenizer.json is used, "
+                           "--tokenizer is not");
+    }
+    return open_hf_quantize_source(path, out);
+  }
   QuantizeSource s;
   s.path = path;
   LOAM_TRY(MappedFile::open(path, s.mapping));
