@@ -204,8 +204,9 @@ TEST_CASE("every table's interleaved gemm gives each token its gemv result bit f
       const std::vector<uint8_t> rows = random_rows(type, rng, n_rows, n_blocks);
       std::vector<uint8_t> inter(static_cast<size_t>(n_rows / 8) * interleaved_group_bytes(type, n_cols));
       interleave_rows(type, rows.data(), n_cols, n_rows / 8, inter.data());
-      // 1..7 tokens: every block of 4 and every remainder; y rows 3 floats wider than n_rows.
-      for (int n_tokens = 1; n_tokens <= 7; ++n_tokens) {
+      // 1..11 tokens: every block of 4 (AVX2) or 8 (AVX-512) and every remainder; y rows 3
+      // floats wider than n_rows.
+      for (int n_tokens = 1; n_tokens <= 11; ++n_tokens) {
         std::vector<uint8_t> x;
         for (int t = 0; t < n_tokens; ++t) {
           const std::vector<uint8_t> xt = random_activations(type, rng, n_cols);

@@ -14,7 +14,11 @@
 
 #include "harness/test.h"
 #include "kernel_checks.h"
+#include "core/fp16.h"
 #include "kernels/kernels.h"
+#include "quant/blocks.h"
+#include "quant/interleave.h"
+#include "quant/quantize.h"
 #include "simd_emulated.h"
 
 using namespace loam;
@@ -272,6 +276,61 @@ TEST_CASE("emulated AVX-512 float gemv gives the same bits for a row alone or in
 TEST_CASE("emulated AVX-512 dot_f32 and axpy_f32 equal scalar") {
   std::mt19937 rng(4);
   check_dot_axpy(*kernel_table_for(Isa::Scalar), emulated_table(), rng);
+}
+
+// The VNNI kernel over interleaved Q4_0 weights (and the table's one-token kernel beside it) must give the scalar (= AVX2) gemv's bits for
+// every token, however many tokens share a pass (1..11: a group of 8 and every remainder), and
+// across the 1024-block column chunk.
+TEST_CASE("emulated AVX-512 interleaved Q4_0 gemm equals the scalar gemv bit for bit") {
+  const KernelTable t = emulated_table();
+  const KernelTable& scalar = *kernel_table_for(Isa::Scalar);
+  const TypeKernels& tk = t.weights[static_cast<uint32_t>(DType::Q4_0)];
+  REQUIRE(tk.gemv_interleaved != nullptr);
+  REQUIRE(tk.gemm_interleaved != nullptr);
+  std::mt19937 rng(23);
+  std::uniform_real_distribution<float> scale(-4.0f, 4.0f);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  // 24 rows: one pair of groups in a 512-bit register, then a group alone.
+  for (int64_t n_blocks : {1, 3, 1025}) {
+   for (int64_t n_rows : {8, 24}) {
+    const int64_t n_cols = n_blocks * kQK;
+    const size_t rb = static_cast<size_t>(n_blocks) * sizeof(BlockQ4_0);
+    std::vector<uint8_t> rows(rb * n_rows);
+    for (uint8_t& byte : rows) byte = static_cast<uint8_t>(rng());
+    for (int64_t i = 0; i < n_rows * n_blocks; ++i) {
+      const uint16_t d = fp32_to_fp16(scale(rng));
+      std::memcpy(rows.data() + i * sizeof(BlockQ4_0), &d, 2);
+    }
+    std::vector<uint8_t> inter(n_rows / 8 * interleaved_group_bytes(DType::Q4_0, n_cols));
+    interleave_rows(DType::Q4_0, rows.data(), n_cols, n_rows / 8, inter.data());
+    const int n_tokens = 11;
+    const size_t x_stride = static_cast<size_t>(n_blocks) * sizeof(BlockQ8_0);
+    std::vector<uint8_t> x(x_stride * n_tokens);
+    std::vector<float> xf(n_cols);
+    for (int tok = 0; tok < n_tokens; ++tok) {
+      for (float& v : xf) v = normal(rng);
+      quantize_row_q8_0(xf.data(), reinterpret_cast<BlockQ8_0*>(x.data() + tok * x_stride), n_cols);
+    }
+    for (int n = 1; n <= n_tokens; ++n) {
+      std::vector<float> got(static_cast<size_t>(n) * n_rows, -1.0f), want(n_rows), one(n_rows);
+      tk.gemm_interleaved(inter.data(), rb, n_rows, x.data(), x_stride, n, n_cols, got.data(), n_rows);
+      int mismatches = 0;
+      for (int tok = 0; tok < n; ++tok) {
+        scalar.weights[static_cast<uint32_t>(DType::Q4_0)].gemv(rows.data(), rb, n_rows,
+                                                               x.data() + tok * x_stride, n_cols, want.data());
+        tk.gemv_interleaved(inter.data(), rb, n_rows, x.data() + tok * x_stride, n_cols, one.data());
+        for (int64_t r = 0; r < n_rows; ++r) {
+          mismatches += std::memcmp(&want[r], &got[tok * n_rows + r], 4) == 0 ? 0 : 1;
+          mismatches += std::memcmp(&want[r], &one[r], 4) == 0 ? 0 : 1;
+        }
+      }
+      if (mismatches != 0)
+        ::loam_test::record_failure(__FILE__, __LINE__,
+                                    std::to_string(mismatches) + " results differ, " + std::to_string(n) +
+                                        " tokens x " + std::to_string(n_blocks) + " blocks");
+    }
+   }
+  }
 }
 
 #else

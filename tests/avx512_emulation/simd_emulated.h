@@ -225,6 +225,8 @@ inline __m512 _mm512_loadu_ps(const void* p) { __m512 v; std::memcpy(v.b, p, 64)
 inline void _mm256_store_ps(float* p, __m256 v) { require_aligned(p, 32); std::memcpy(p, v.b, 32); }
 inline void _mm512_store_ps(void* p, __m512 v) { require_aligned(p, 64); std::memcpy(p, v.b, 64); }
 inline void _mm512_storeu_ps(void* p, __m512 v) { std::memcpy(p, v.b, 64); }
+inline __m256 _mm256_loadu_ps(const float* p) { __m256 v; std::memcpy(v.b, p, 32); return v; }
+inline void _mm256_storeu_ps(float* p, __m256 v) { std::memcpy(p, v.b, 32); }
 
 inline __m512 _mm512_maskz_loadu_ps(__mmask16 k, const void* p) {
   __m512 v = emu::zero<__m512>();
@@ -295,6 +297,7 @@ inline __m512i _mm512_add_epi32(__m512i a, __m512i b) { return emu::map2<uint32_
 inline __m128i _mm_sub_epi32(__m128i a, __m128i b) { return emu::map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x - y; }); }
 inline __m256i _mm256_sub_epi32(__m256i a, __m256i b) { return emu::map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x - y; }); }
 inline __m512i _mm512_sub_epi32(__m512i a, __m512i b) { return emu::map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x - y; }); }
+inline __m256i _mm256_and_si256(__m256i a, __m256i b) { return emu::map2<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x & y; }); }
 inline __m512i _mm512_and_si512(__m512i a, __m512i b) { return emu::map2<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x & y; }); }
 inline __m512i _mm512_or_si512(__m512i a, __m512i b) { return emu::map2<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x | y; }); }
 inline __m512i _mm512_xor_si512(__m512i a, __m512i b) { return emu::map2<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x ^ y; }); }
@@ -317,6 +320,7 @@ inline __mmask64 _mm512_test_epi8_mask(__m512i a, __m512i b) {
 inline __m256i _mm256_slli_epi32(__m256i a, int n) { return emu::shift_left<uint32_t>(a, static_cast<unsigned>(n)); }
 inline __m512i _mm512_slli_epi32(__m512i a, unsigned n) { return emu::shift_left<uint32_t>(a, n); }
 inline __m512i _mm512_srli_epi16(__m512i a, unsigned n) { return emu::shift_right<uint16_t>(a, n); }
+inline __m256i _mm256_srli_epi16(__m256i a, int n) { return emu::shift_right<uint16_t>(a, static_cast<unsigned>(n)); }
 inline __m512i _mm512_sllv_epi16(__m512i a, __m512i b) {
   return emu::map2<uint16_t>(a, b, [](uint16_t x, uint16_t n) { return n >= 16 ? 0 : x << n; });
 }
@@ -376,6 +380,7 @@ inline int _mm512_reduce_add_epi32(__m512i a) {
 // --- float ---------------------------------------------------------------------------------------
 inline __m256 _mm256_add_ps(__m256 a, __m256 b) { return emu::map2<float>(a, b, [](float x, float y) { return x + y; }); }
 inline __m512 _mm512_add_ps(__m512 a, __m512 b) { return emu::map2<float>(a, b, [](float x, float y) { return x + y; }); }
+inline __m512 _mm512_mul_ps(__m512 a, __m512 b) { return emu::map2<float>(a, b, [](float x, float y) { return x * y; }); }
 inline __m256 _mm256_sub_ps(__m256 a, __m256 b) { return emu::map2<float>(a, b, [](float x, float y) { return x - y; }); }
 inline __m256 _mm256_mul_ps(__m256 a, __m256 b) { return emu::map2<float>(a, b, [](float x, float y) { return x * y; }); }
 
