@@ -6,6 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 tinyllamas=https://huggingface.co/karpathy/tinyllamas/resolve/main
 llama2c=https://github.com/karpathy/llama2.c/raw/master
+bartowski=https://huggingface.co/bartowski
 
 # name | file | url | extra name fetched too | description
 models=(
@@ -19,6 +20,12 @@ models=(
   "tinyllama-q4_k_m|tinyllama-1.1b-chat-v1.0.Q4_K_M.gguf|https://huggingface.co/TheBloke/TinyLlama-1.1B-Chat-v1.0-GGUF/resolve/main/tinyllama-1.1b-chat-v1.0.Q4_K_M.gguf||TinyLlama 1.1B Chat v1.0, GGUF Q4_K_M (638 MiB)"
   "llama2-7b-q4_0|llama-2-7b.Q4_0.gguf|https://huggingface.co/TheBloke/Llama-2-7B-GGUF/resolve/main/llama-2-7b.Q4_0.gguf||Llama 2 7B, GGUF Q4_0 (3.6 GiB)"
   "llama2-7b-q8_0|llama-2-7b.Q8_0.gguf|https://huggingface.co/TheBloke/Llama-2-7B-GGUF/resolve/main/llama-2-7b.Q8_0.gguf||Llama 2 7B, GGUF Q8_0 (6.7 GiB)"
+  "llama3.2-1b-q4_k_m|Llama-3.2-1B-Instruct-Q4_K_M.gguf|$bartowski/Llama-3.2-1B-Instruct-GGUF/resolve/main/Llama-3.2-1B-Instruct-Q4_K_M.gguf||Llama 3.2 1B Instruct, GGUF Q4_K_M (0.8 GB)"
+  "llama3.2-1b-q8_0|Llama-3.2-1B-Instruct-Q8_0.gguf|$bartowski/Llama-3.2-1B-Instruct-GGUF/resolve/main/Llama-3.2-1B-Instruct-Q8_0.gguf||Llama 3.2 1B Instruct, GGUF Q8_0 (1.3 GB)"
+  "llama3.2-3b-q4_k_m|Llama-3.2-3B-Instruct-Q4_K_M.gguf|$bartowski/Llama-3.2-3B-Instruct-GGUF/resolve/main/Llama-3.2-3B-Instruct-Q4_K_M.gguf||Llama 3.2 3B Instruct, GGUF Q4_K_M (2.0 GB)"
+  "llama3.2-3b-q8_0|Llama-3.2-3B-Instruct-Q8_0.gguf|$bartowski/Llama-3.2-3B-Instruct-GGUF/resolve/main/Llama-3.2-3B-Instruct-Q8_0.gguf||Llama 3.2 3B Instruct, GGUF Q8_0 (3.4 GB)"
+  "smollm2-1.7b-q4_k_m|SmolLM2-1.7B-Instruct-Q4_K_M.gguf|$bartowski/SmolLM2-1.7B-Instruct-GGUF/resolve/main/SmolLM2-1.7B-Instruct-Q4_K_M.gguf||SmolLM2 1.7B Instruct, GGUF Q4_K_M (1.1 GB)"
+  "smollm2-360m-q8_0|SmolLM2-360M-Instruct-Q8_0.gguf|$bartowski/SmolLM2-360M-Instruct-GGUF/resolve/main/SmolLM2-360M-Instruct-Q8_0.gguf||SmolLM2 360M Instruct, GGUF Q8_0 (0.4 GB)"
 )
 
 list() {
@@ -27,7 +34,7 @@ list() {
   echo "names:"
   for entry in "${models[@]}"; do
     IFS='|' read -r name _ _ _ about <<<"$entry"
-    printf '  %-18s %s\n' "$name" "$about"
+    printf '  %-20s %s\n' "$name" "$about"
   done
 }
 

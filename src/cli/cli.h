@@ -23,9 +23,13 @@ int cmd_info(int argc, char** argv);
 // Prints CPU features, the kernel sets built and the one chosen (--version, info --cpu).
 int print_cpu_report();
 int cmd_tokenize(int argc, char** argv);
+int cmd_chat(int argc, char** argv);
 int cmd_logits(int argc, char** argv);
 int cmd_quantize(int argc, char** argv);
+int cmd_convert(int argc, char** argv);
 int cmd_bench(int argc, char** argv);
+int cmd_batch(int argc, char** argv);
+int cmd_perplexity(int argc, char** argv);
 
 // "loam: error: MESSAGE" on stderr (newlines in MESSAGE become spaces); returns kExitRuntime.
 int runtime_error(const std::string& message);
@@ -49,6 +53,11 @@ Status select_isa();
 // (LoadOptions::interleave); commands that do not compute with the weights pass false.
 Status load_model_timed(const std::string& path, const std::string& tokenizer_path, bool repack,
                         std::shared_ptr<Model>& out, double& ms);
+
+// The same, except that a vocab-only GGUF (tokenizer keys, no tensors) loads as a Model with a
+// vocabulary and no weights instead of failing on the first missing tensor (tokenize, info).
+Status load_model_or_vocab_timed(const std::string& path, const std::string& tokenizer_path,
+                                 std::shared_ptr<Model>& out, double& ms);
 
 // "; repacked 580.1 MiB of weights for faster kernels" or "" (for the load log line).
 std::string describe_repack(const Model& model);

@@ -19,10 +19,17 @@ struct Command {
 
 constexpr Command kCommands[] = {
     {"run", "generate text from a prompt (streams to stdout)", loam::cli::cmd_run},
+    {"chat", "talk with an instruction model (chat templates, KV cache kept between turns)",
+     loam::cli::cmd_chat},
     {"info", "show a model's architecture, hyperparameters, vocab and tensors", loam::cli::cmd_info},
     {"tokenize", "show the tokens a text becomes", loam::cli::cmd_tokenize},
     {"logits", "write the logits of given token ids to a float32 file", loam::cli::cmd_logits},
     {"quantize", "write a quantized GGUF copy of a model (Q4_K_M, Q8_0, ...)", loam::cli::cmd_quantize},
+    {"convert", "write a GGUF file from a Hugging Face checkpoint directory", loam::cli::cmd_convert},
+    {"perplexity", "score a text (llama-perplexity's windows); KL divergence against a base model",
+     loam::cli::cmd_perplexity},
+    {"batch", "run a JSONL file of prompts, many at once (resumable, in input order)",
+     loam::cli::cmd_batch},
     {"bench", "measure prompt and generation speed (llama-bench's tests; --synthetic: no download)",
      loam::cli::cmd_bench},
 };
