@@ -10,9 +10,14 @@ namespace loam {
 
 namespace {
 
-// Weight rows a thread takes at once when several tokens share the weights: 16 rows of a 4096-wide
-// F16 matrix are 128 KiB, which stays in L2 while every token of the batch is dotted with them.
+// Weight rows a thread takes at once when several tokens share the weights: as many as fit in
+// kTileBytes (which stays in L2 while every token of the batch is dotted with them), at least
+// kRowTile and at most kMaxTileRows. 16 rows of a 4096-wide F16 matrix are 128 KiB; 112 rows of a
+// 2048-wide Q4_0 one are 126 KiB. A gemm kernel prepares each token's activation blocks once per
+// call, so the more rows a call covers, the less that preparation costs per row.
 constexpr int64_t kRowTile = 16;
+constexpr int64_t kMaxTileRows = 128;
+constexpr int64_t kTileBytes = 128 * 1024;
 static_assert(kRowTile % kInterleaveRows == 0, "row tiles start on interleaved group boundaries");
 constexpr size_t kMinParallelBytes = 64 * 1024;
 constexpr int64_t kChunkBytes = 128 * 1024;
@@ -95,7 +100,8 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
       // early takes from another's share: ~kChunkBytes leaves enough of them to balance.
       rows_per_chunk[j] = std::max<int64_t>(kRowTile, (kChunkBytes / rb) / kRowTile * kRowTile);
     } else {
-      rows_per_chunk[j] = kRowTile;
+      rows_per_chunk[j] =
+          std::min<int64_t>(kMaxTileRows, std::max<int64_t>(kRowTile, (kTileBytes / rb) / kRowTile * kRowTile));
     }
     const int64_t rows = prepared[j].w->rows();
     first_chunk[j + 1] = first_chunk[j] + (rows + rows_per_chunk[j] - 1) / rows_per_chunk[j];
@@ -122,19 +128,20 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
       rows_of_token(begin, end - begin, p.x, p.y);
       return;
     }
+    const int64_t ni = std::max<int64_t>(0, std::min(end - begin, p.interleaved_rows - begin));
+    if (ni > 0 && p.gemm_interleaved != nullptr) {
+      // All tokens over the chunk's interleaved rows in one call, then the tail rows per token.
+      p.gemm_interleaved(idata + begin / kInterleaveRows * p.interleaved_group_bytes, rb, ni, p.x,
+                         p.x_stride, n_tokens, p.w->cols(), p.y + begin, static_cast<size_t>(rows));
+      if (end - begin > ni)
+        for (int t = 0; t < n_tokens; ++t)
+          p.gemv(wdata + (begin + ni) * rb, rb, end - begin - ni, p.x + t * p.x_stride,
+                 p.w->cols(), p.y + static_cast<size_t>(t) * rows + begin + ni);
+      return;
+    }
+    // Per token, kRowTile rows at a time: the tile stays in L1 while every token passes over it.
     for (int64_t r0 = begin; r0 < end; r0 += kRowTile) {
       const int64_t nr = std::min(kRowTile, end - r0);
-      const int64_t ni = std::max<int64_t>(0, std::min(nr, p.interleaved_rows - r0));
-      if (ni > 0 && p.gemm_interleaved != nullptr) {
-        // All tokens over the tile's interleaved rows at once, then the tail rows per token.
-        p.gemm_interleaved(idata + r0 / kInterleaveRows * p.interleaved_group_bytes, rb, ni, p.x,
-                           p.x_stride, n_tokens, p.w->cols(), p.y + r0, static_cast<size_t>(rows));
-        if (nr > ni)
-          for (int t = 0; t < n_tokens; ++t)
-            p.gemv(wdata + (r0 + ni) * rb, rb, nr - ni, p.x + t * p.x_stride, p.w->cols(),
-                   p.y + static_cast<size_t>(t) * rows + r0 + ni);
-        continue;
-      }
       for (int t = 0; t < n_tokens; ++t)
         rows_of_token(r0, nr, p.x + t * p.x_stride, p.y + static_cast<size_t>(t) * rows);
     }
