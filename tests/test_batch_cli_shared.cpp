@@ -269,7 +269,7 @@ TEST_CASE("shared: a line gives what loam run gives with seed + its line index")
   CHECK(recs[1].find("text")->as_string() != recs[2].find("text")->as_string());
 }
 
-TEST_CASE("shared: -ctk/-ctv f16: --parallel 4 and 1 agree, and differ from the f32 cache") {
+TEST_CASE("shared: the default f16 KV cache is -ctk/-ctv f16: --parallel 4 and 1 agree, and differ from the f32 cache") {
   const std::string in = sampling_input(8, 32);
   const std::vector<std::string> f16 = {"-m", synth_q4(), "-s", "5", "-ctk", "f16", "-ctv", "f16"};
   auto with = [](std::vector<std::string> args, const std::string& k) {
@@ -280,8 +280,10 @@ TEST_CASE("shared: -ctk/-ctv f16: --parallel 4 and 1 agree, and differ from the 
   const std::string one = without_ms(batch(with(f16, "1"), in).out);
   REQUIRE(split_lines(one).size() == 8u);
   CHECK_EQ(without_ms(batch(with(f16, "4"), in).out), one);
+  CHECK_EQ(without_ms(batch({"-m", synth_q4(), "-s", "5", "--parallel", "4"}, in).out), one);
   // synth-tiny amplifies the cache's rounding (test_kv_cache_types), so sampled text changes.
-  CHECK(without_ms(batch({"-m", synth_q4(), "-s", "5", "--parallel", "4"}, in).out) != one);
+  CHECK(without_ms(batch({"-m", synth_q4(), "-s", "5", "--parallel", "4", "-ctk", "f32", "-ctv", "f32"},
+                         in).out) != one);
   const Result bad = batch({"-m", synth_q4(), "-ctv", "q4_0"}, in);
   CHECK_EQ(bad.code, 2);
   CHECK(bad.err.find("--cache-type-v expects f32, f16 or q8_0") != std::string::npos);

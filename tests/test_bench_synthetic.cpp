@@ -207,7 +207,11 @@ TEST_CASE("Session::memory_bytes counts the KV cache the session allocates") {
   ModelConfig c = find_model_shape("llama2-7b")->config;
   // K and V: 2 x 32 layers x 4096 positions x 4096 floats x 4 bytes = 8 GiB, plus activations.
   const uint64_t kv = 2ull * 32 * 4096 * 4096 * 4;
-  const uint64_t total = Session::memory_bytes(c, 4096, 2);
+  const uint64_t total = Session::memory_bytes(c, 4096, 2, DType::F32, DType::F32);
   CHECK(total >= kv);
   CHECK(total < kv + (256ull << 20));
+  // The default cache is f16: 2 bytes a value, 4 GiB.
+  const uint64_t total_f16 = Session::memory_bytes(c, 4096, 2);
+  CHECK(total_f16 >= kv / 2);
+  CHECK(total_f16 < kv / 2 + (256ull << 20));
 }

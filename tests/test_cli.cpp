@@ -352,7 +352,9 @@ TEST_CASE("shared: logits writes one golden-matching row per input token") {
 
   for (const std::string& model : {gguf_model(), bin_model()}) {  // the .bin needs no tokenizer
     const std::string out = loam_test::temp_dir() + "/logits.f32";
-    const Result r = run({"logits", "-m", model, "--tokens", join_ids(ids, ","), "-o", out});
+    // The golden was made with an f32 KV cache.
+    const Result r = run({"logits", "-m", model, "--tokens", join_ids(ids, ","), "-o", out,
+                          "-ctk", "f32", "-ctv", "f32"});
     CHECK_EQ(r.code, 0);
     CHECK_EQ(r.out, std::string());
     const std::string got = slurp(out);

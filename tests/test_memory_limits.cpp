@@ -81,7 +81,7 @@ TEST_CASE("Session::memory_bytes saturates instead of wrapping around") {
   c.n_vocab = 1 << 22;
   // K and V: 2 caches x 1024 layers x (2^31 - 1) positions x 2^20 floats x 4 bytes is about
   // 2^64: the product must not wrap around to a small number that would pass the check.
-  CHECK_EQ(Session::memory_bytes(c, INT_MAX, 512), UINT64_MAX);
+  CHECK_EQ(Session::memory_bytes(c, INT_MAX, 512, loam::DType::F32, loam::DType::F32), UINT64_MAX);
   // Monotonic where it does fit.
   const uint64_t a = Session::memory_bytes(c, 1 << 10, 1), b = Session::memory_bytes(c, 1 << 11, 1);
   CHECK(a < b);

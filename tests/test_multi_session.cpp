@@ -28,6 +28,8 @@ std::unique_ptr<MultiSession> multi_or_stop(std::shared_ptr<const Model> model, 
   SessionOptions opts;
   opts.n_ctx = kCtx;
   opts.n_threads = n_threads;
+  // As the sessions alone (reference/run_engine.h): the bits compared are those of an f32 cache.
+  opts.cache_type_k = opts.cache_type_v = DType::F32;
   std::unique_ptr<MultiSession> out;
   const Status st = MultiSession::create(std::move(model), opts, n_seqs, out);
   if (!st) {
@@ -187,7 +189,12 @@ TEST_CASE("memory_bytes grows by one KV cache and one logits row per sequence") 
   const ModelConfig& c = model->config;
   // Per sequence: K and V caches of n_layer x n_ctx x kv_dim floats, and one logits row.
   const uint64_t per_seq = 2ull * 4 * c.n_layer * 512 * (c.n_head_kv * c.head_dim) + 4ull * c.n_vocab;
-  CHECK_EQ(MultiSession::memory_bytes(c, 512, 2, 5) - MultiSession::memory_bytes(c, 512, 2, 4), per_seq);
+  CHECK_EQ(MultiSession::memory_bytes(c, 512, 2, 5, DType::F32, DType::F32) -
+               MultiSession::memory_bytes(c, 512, 2, 4, DType::F32, DType::F32),
+           per_seq);
+  // The default cache type (f16) halves the cache part.
+  const uint64_t per_seq_f16 = 2ull * 2 * c.n_layer * 512 * (c.n_head_kv * c.head_dim) + 4ull * c.n_vocab;
+  CHECK_EQ(MultiSession::memory_bytes(c, 512, 2, 5) - MultiSession::memory_bytes(c, 512, 2, 4), per_seq_f16);
   CHECK_EQ(MultiSession::memory_bytes(c, 512, 2, 1), Session::memory_bytes(c, 512, 2));
   CHECK_EQ(MultiSession::memory_bytes(c, 1 << 30, 2, 1 << 30), UINT64_MAX);
 }
