@@ -168,6 +168,11 @@ const KernelTable& kernels() {
   return *g_selected;
 }
 
+void use_kernel_table_for_testing(const KernelTable* table) {
+  std::lock_guard<std::mutex> lock(g_select_mutex);
+  g_selected = table;
+}
+
 size_t act_row_bytes(DType act_type, int64_t n_cols) {
   if (act_type == DType::F32) return static_cast<size_t>(n_cols) * sizeof(float);
   return dtype_row_bytes(act_type, n_cols);

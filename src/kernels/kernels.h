@@ -27,6 +27,10 @@ Isa best_isa();
 Status select_kernels(const std::string& name = "");
 // The chosen table; the best supported one if select_kernels() was never called.
 const KernelTable& kernels();
+// Makes kernels() return `table` (which must outlive its use) until called again; nullptr goes
+// back to the selection above. For tests that run whole models through a table no CPU here can
+// select: the AVX-512 kernels compiled against the intrinsics model (test_kernels_avx512_emulated).
+void use_kernel_table_for_testing(const KernelTable* table);
 
 // Bytes of n_cols activations converted to `act_type` (n_cols * 4 for F32).
 size_t act_row_bytes(DType act_type, int64_t n_cols);
