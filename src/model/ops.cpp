@@ -43,10 +43,18 @@ void rope_apply(float* x, int n_heads, int head_dim, int n_rot, const float* cos
   }
 }
 
+// Past these arguments expf returns +inf (above 88.73) or +0 (below -103.98) through glibc's slow
+// overflow/underflow path, which sets errno and costs as much as ten ordinary calls; random
+// synthetic weights send many attention scores and gates there. Returning the same values
+// directly keeps every result bit for bit.
+constexpr float kExpOverflow = 89.0f;
+constexpr float kExpUnderflow = -104.0f;
+
 void swiglu(float* gate, const float* up, int n) {
   for (int i = 0; i < n; ++i) {
     const float g = gate[i];
-    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+    const float e = -g > kExpOverflow ? HUGE_VALF : std::exp(-g);
+    gate[i] = g / (1.0f + e) * up[i];
   }
 }
 
@@ -56,7 +64,8 @@ void softmax(float* x, int n) {
   for (int i = 1; i < n; ++i) max_v = x[i] > max_v ? x[i] : max_v;
   double sum = 0.0;
   for (int i = 0; i < n; ++i) {
-    x[i] = std::exp(x[i] - max_v);
+    const float d = x[i] - max_v;
+    x[i] = d < kExpUnderflow ? 0.0f : std::exp(d);
     sum += x[i];
   }
   const float inv = static_cast<float>(1.0 / sum);
