@@ -92,6 +92,42 @@ inline void check_float_row_independence(const KernelTable& simd, std::mt19937& 
   }
 }
 
+// A table's gemm gives its gemv's bits for every activation row: odd lengths (tails of 1-15),
+// 1-9 rows at once (groups of 4 and the rest), padded activation and result strides. Returns how
+// many float types have a gemm on this table (a check that found none tests nothing).
+inline int check_float_gemm(const KernelTable& simd, std::mt19937& rng) {
+  int with_gemm = 0;
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (DType type : {DType::F32, DType::F16, DType::BF16}) {
+    const TypeKernels& k = simd.weights[static_cast<uint32_t>(type)];
+    if (k.gemm == nullptr) continue;
+    ++with_gemm;
+    for (int64_t cols : {1, 7, 8, 9, 16, 23, 64, 100}) {
+      const int64_t rows = 5;
+      const size_t rb = dtype_row_bytes(type, cols) + 6;  // rows 6 bytes further apart
+      std::vector<uint8_t> w(rb * rows);
+      for (int64_t r = 0; r < rows; ++r) {
+        const std::vector<uint8_t> one_row = random_weights(type, 1, cols, rng);
+        std::memcpy(&w[r * rb], one_row.data(), one_row.size());
+      }
+      const int max_tokens = 9;
+      const size_t xs = static_cast<size_t>(cols) + 3, ys = static_cast<size_t>(rows) + 2;
+      std::vector<float> x(xs * max_tokens);
+      for (float& v : x) v = dist(rng);
+      for (int n = 1; n <= max_tokens; ++n) {
+        std::vector<float> got(ys * n, -777.0f), want(rows);
+        k.gemm(w.data(), rb, rows, x.data(), xs * sizeof(float), n, cols, got.data(), ys);
+        for (int t = 0; t < n; ++t) {
+          k.gemv(w.data(), rb, rows, &x[t * xs], cols, want.data());
+          for (int64_t r = 0; r < rows; ++r) CHECK(std::memcmp(&want[r], &got[t * ys + r], sizeof(float)) == 0);
+          for (size_t r = static_cast<size_t>(rows); r < ys; ++r) CHECK_EQ(got[t * ys + r], -777.0f);
+        }
+      }
+    }
+  }
+  return with_gemm;
+}
+
 inline void check_dot_axpy(const KernelTable& scalar, const KernelTable& simd, std::mt19937& rng) {
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (int64_t n : {1, 5, 16, 17, 48, 64, 100, 128}) {

@@ -50,6 +50,18 @@ TEST_CASE("SIMD gemv result for a row does not depend on how many rows run toget
   for (Isa isa : isas) check_float_row_independence(*kernel_table_for(isa), rng);
 }
 
+TEST_CASE("SIMD float gemm gives the table's gemv bits for every activation row") {
+  const auto isas = simd_isas();
+  if (isas.empty()) SKIP("no SIMD kernels on this CPU");
+  std::mt19937 rng(5);
+  for (Isa isa : isas) {
+    const int with_gemm = check_float_gemm(*kernel_table_for(isa), rng);
+    // AVX2 has one for each float type; the AVX-512 set, whose gemv replaces AVX2's, has none.
+    if (isa == Isa::Avx2) CHECK_EQ(with_gemm, 3);
+    if (isa == Isa::Avx512) CHECK_EQ(with_gemm, 0);
+  }
+}
+
 TEST_CASE("SIMD dot_f32 and axpy_f32 equal scalar") {
   const auto isas = simd_isas();
   if (isas.empty()) SKIP("no SIMD kernels on this CPU");

@@ -30,6 +30,10 @@ using QuantizeActFn = void (*)(const float* x, void* out, int64_t n);
 struct TypeKernels {
   GemvFn gemv = nullptr;         // nullptr: this weight type has no kernel on this path
   DType act_type = DType::F32;   // format gemv expects its activations in
+  // Several activation rows over the file layout, each weight row loaded once for all of them,
+  // bit-identical to gemv per row; nullptr: gemv once per activation row. A table that replaces
+  // gemv drops a gemm it does not replace too.
+  GemmFn gemm = nullptr;
   // The same product over weights in the type's interleaved layout (quant/interleave.h): `w` is
   // the start of a group, n_rows a multiple of kInterleaveRows, row_bytes the file layout's.
   // Where prefer_interleaved is set, results are bit-identical to this table's gemv on the file

@@ -38,7 +38,7 @@ struct ForwardBuffers {
   std::vector<float> attn_out;    // [max_batch][q_dim]
   std::vector<float> gate;        // [max_batch][n_ff]
   std::vector<float> up;          // [max_batch][n_ff]
-  std::vector<float> scores;      // [n_threads][n_ctx] attention weights, a row per thread
+  std::vector<float> scores;      // [n_threads][n_head / n_head_kv][n_ctx] attention weights
   std::vector<float> rope_cos;    // [n_ctx][n_rot/2]
   std::vector<float> rope_sin;    // [n_ctx][n_rot/2]
   std::vector<float> out_logits;  // [max_batch][n_vocab] logits rows of one step

@@ -38,7 +38,8 @@ BufferSizes buffer_sizes(const ModelConfig& c, int max_batch, int n_ctx, int n_t
   z.q = mul_sat(b, q_dim);
   z.kv = mul_sat(b, u(c.kv_dim()));
   z.ff = mul_sat(b, u(c.n_ff));
-  z.scores = mul_sat(u(n_threads), u(n_ctx));
+  // A row per query head of a KV group (llama_forward's attention items).
+  z.scores = mul_sat(mul_sat(u(n_threads), u(c.n_head / std::max(1, c.n_head_kv))), u(n_ctx));
   z.rope = mul_sat(u(n_ctx), u(c.n_rot / 2));
   z.out_logits = mul_sat(b, u(c.n_vocab));
   return z;

@@ -105,36 +105,49 @@ void llama_forward(const Model& m, const ForwardToken* tokens, int n, const int*
       store_cache_row(cache.type_v, row(b.v, t, kv_dim), &cache.v[at * cache.v_row_bytes], kv_dim);
     }
 
-    // Attention: one (token, head) pair per work item, each computed whole by one thread.
-    const int n_items = n * c.n_head;
+    // Attention: one (token, KV head) pair per work item, each computed whole by one thread. The
+    // query heads of a group read the same key rows: where the key cache type has a gemm kernel
+    // their scores come from one pass over those rows (each bit-identical to the gemv per head).
+    const int n_items = n * c.n_head_kv;
     auto attend = [&](int64_t item, int ti) {
-      float* att = &b.scores[static_cast<size_t>(ti) * b.n_ctx];  // [n_ctx] this thread's scores
-      const int t = static_cast<int>(item / c.n_head), h = static_cast<int>(item % c.n_head);
+      // [group][n_ctx] this thread's scores, a row per query head of the group
+      float* scores = &b.scores[static_cast<size_t>(ti) * group * b.n_ctx];
+      const int t = static_cast<int>(item / c.n_head_kv), kvh = static_cast<int>(item % c.n_head_kv);
       const ForwardToken& tok = tokens[t];
-      const int kvh = h / group;
+      const int n_rows = tok.pos + 1;
       const KvCache& cache = *tok.cache;
       const size_t layer_rows = static_cast<size_t>(l) * cache.n_ctx;
       const uint8_t* kbase = &cache.k[layer_rows * cache.k_row_bytes +
                                       dtype_row_bytes(cache.type_k, static_cast<int64_t>(kvh) * hd)];
       const uint8_t* vbase = &cache.v[layer_rows * cache.v_row_bytes +
                                       dtype_row_bytes(cache.type_v, static_cast<int64_t>(kvh) * hd)];
-      const float* q = row(b.q, t, q_dim) + static_cast<size_t>(h) * hd;
+      const float* q_group = row(b.q, t, q_dim) + static_cast<size_t>(kvh) * group * hd;
       // Scores: the key rows 0..pos are the rows of a matrix whose gemv is the cache type's
       // weight kernel (one call per head, not one per position); a Q8_0 cache takes the query
       // quantized as that kernel's activations.
       const TypeKernels& key_kernels = kt.weights[static_cast<uint32_t>(cache.type_k)];
-      const void* query = q;
-      alignas(64) uint8_t q8[1024 / 32 * 34];  // check_kv_cache_type keeps hd <= 1024
-      if (key_kernels.act_type != DType::F32) {
-        kt.quantize_act[static_cast<uint32_t>(key_kernels.act_type)](q, q8, hd);
-        query = q8;
+      if (key_kernels.act_type == DType::F32 && key_kernels.gemm != nullptr) {
+        key_kernels.gemm(kbase, cache.k_row_bytes, n_rows, q_group, static_cast<size_t>(hd) * sizeof(float),
+                         group, hd, scores, b.n_ctx);
+      } else {
+        for (int g = 0; g < group; ++g) {
+          const float* q = q_group + static_cast<size_t>(g) * hd;
+          const void* query = q;
+          alignas(64) uint8_t q8[1024 / 32 * 34];  // check_kv_cache_type keeps hd <= 1024
+          if (key_kernels.act_type != DType::F32) {
+            kt.quantize_act[static_cast<uint32_t>(key_kernels.act_type)](q, q8, hd);
+            query = q8;
+          }
+          key_kernels.gemv(kbase, cache.k_row_bytes, n_rows, query, hd, scores + static_cast<size_t>(g) * b.n_ctx);
+        }
       }
-      key_kernels.gemv(kbase, cache.k_row_bytes, tok.pos + 1, query, hd, att);
-      for (int p = 0; p <= tok.pos; ++p) att[p] *= attn_scale;
-      softmax(att, tok.pos + 1);
-      float* out = row(b.attn_out, t, q_dim) + static_cast<size_t>(h) * hd;
-      kt.row_sum[static_cast<uint32_t>(cache.type_v)](att, vbase, cache.v_row_bytes, tok.pos + 1, hd,
-                                                       out);
+      for (int g = 0; g < group; ++g) {
+        float* att = scores + static_cast<size_t>(g) * b.n_ctx;
+        for (int p = 0; p < n_rows; ++p) att[p] *= attn_scale;
+        softmax(att, n_rows);
+        float* out = row(b.attn_out, t, q_dim) + (static_cast<size_t>(kvh) * group + g) * hd;
+        kt.row_sum[static_cast<uint32_t>(cache.type_v)](att, vbase, cache.v_row_bytes, n_rows, hd, out);
+      }
     };
     // Small attention work is done by the caller alone (see kMinParallelBytes in matmul.cpp).
     if (attn_span * c.n_head * hd < 16 * 1024) {

@@ -29,6 +29,7 @@ struct PreparedJob {
   // rest from the file layout; 0 when the weight has no interleaved copy.
   GemvFn gemv_interleaved;
   GemmFn gemm_interleaved;  // nullptr: gemv_interleaved per token
+  GemmFn gemm;              // over the file layout; nullptr: gemv per token
   int64_t interleaved_rows;
   size_t interleaved_group_bytes;
   const uint8_t* x;    // [n_tokens][x_stride] activations in the kernel's format
@@ -59,6 +60,7 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
     p.gemv = tk.gemv;
     p.gemv_interleaved = tk.gemv_interleaved;
     p.gemm_interleaved = tk.gemm_interleaved;
+    p.gemm = tk.gemm;
     p.interleaved_rows = w->interleaved != nullptr && tk.gemv_interleaved != nullptr
                              ? w->rows() / kInterleaveRows * kInterleaveRows
                              : 0;
@@ -137,6 +139,12 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
         for (int t = 0; t < n_tokens; ++t)
           p.gemv(wdata + (begin + ni) * rb, rb, end - begin - ni, p.x + t * p.x_stride,
                  p.w->cols(), p.y + static_cast<size_t>(t) * rows + begin + ni);
+      return;
+    }
+    if (ni == 0 && p.gemm != nullptr) {
+      // Every token over the chunk's rows, each row loaded once per group of tokens.
+      p.gemm(wdata + begin * rb, rb, end - begin, p.x, p.x_stride, n_tokens, p.w->cols(), p.y + begin,
+             static_cast<size_t>(rows));
       return;
     }
     // Per token, kRowTile rows at a time: the tile stays in L1 while every token passes over it.

@@ -85,6 +85,67 @@ void gemv(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int
   for (; r < n_rows; ++r) dot_rows<L, 1>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
 }
 
+// One weight row against G activation rows (x + g * xs floats, results y[g * ys]): the row is
+// loaded and converted once for all G, and each (row, activation) pair goes through dot_rows'
+// operations in dot_rows' order, so every result equals gemv's bit for bit.
+template <class L, int G>
+inline void dot_row_multi(const uint8_t* w, const float* x, size_t xs, int64_t n, float* y, size_t ys) {
+  __m256 acc0[G], acc1[G];
+  for (int g = 0; g < G; ++g) acc0[g] = acc1[g] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 wa = L::full(w + i * L::kBytes), wb = L::full(w + (i + 8) * L::kBytes);
+    for (int g = 0; g < G; ++g) {
+      acc0[g] = _mm256_fmadd_ps(wa, _mm256_loadu_ps(x + g * xs + i), acc0[g]);
+      acc1[g] = _mm256_fmadd_ps(wb, _mm256_loadu_ps(x + g * xs + i + 8), acc1[g]);
+    }
+  }
+  if (i + 8 <= n) {
+    const __m256 wa = L::full(w + i * L::kBytes);
+    for (int g = 0; g < G; ++g) acc0[g] = _mm256_fmadd_ps(wa, _mm256_loadu_ps(x + g * xs + i), acc0[g]);
+    i += 8;
+  }
+  if (i < n) {
+    const int64_t left = n - i;
+    alignas(32) uint8_t wt[32] = {0};
+    std::memcpy(wt, w + i * L::kBytes, left * L::kBytes);
+    const __m256 wa = L::full(wt);
+    for (int g = 0; g < G; ++g) {
+      alignas(32) float xt[8] = {0};
+      std::memcpy(xt, x + g * xs + i, left * sizeof(float));
+      acc1[g] = _mm256_fmadd_ps(wa, _mm256_load_ps(xt), acc1[g]);
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    const __m256 s = _mm256_add_ps(acc0[g], acc1[g]);
+    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    y[g * ys] = _mm_cvtss_f32(lo);
+  }
+}
+
+// GemmFn: activation rows in groups of 4 (8 accumulators), then the rest.
+template <class L>
+void gemm(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, size_t x_stride,
+          int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
+  const float* xf = static_cast<const float*>(x);
+  const size_t xs = x_stride / sizeof(float);
+  for (int t = 0; t < n_tokens; t += 4) {
+    const float* xt = xf + static_cast<size_t>(t) * xs;
+    float* yt = y + static_cast<size_t>(t) * y_stride;
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const uint8_t* row = w + static_cast<size_t>(r) * row_bytes;
+      switch (n_tokens - t) {
+        case 1: dot_row_multi<L, 1>(row, xt, xs, n_cols, yt + r, y_stride); break;
+        case 2: dot_row_multi<L, 2>(row, xt, xs, n_cols, yt + r, y_stride); break;
+        case 3: dot_row_multi<L, 3>(row, xt, xs, n_cols, yt + r, y_stride); break;
+        default: dot_row_multi<L, 4>(row, xt, xs, n_cols, yt + r, y_stride); break;
+      }
+    }
+  }
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
   float y;
   dot_rows<LoadF32, 1>(reinterpret_cast<const uint8_t*>(a), 0, b, n, &y);
@@ -150,6 +211,9 @@ void register_kernels(KernelTable& table) {
   table.weights[static_cast<uint32_t>(DType::F32)].gemv = gemv<LoadF32>;
   table.weights[static_cast<uint32_t>(DType::F16)].gemv = gemv<LoadF16>;
   table.weights[static_cast<uint32_t>(DType::BF16)].gemv = gemv<LoadBF16>;
+  table.weights[static_cast<uint32_t>(DType::F32)].gemm = gemm<LoadF32>;
+  table.weights[static_cast<uint32_t>(DType::F16)].gemm = gemm<LoadF16>;
+  table.weights[static_cast<uint32_t>(DType::BF16)].gemm = gemm<LoadBF16>;
   table.dot_f32 = dot_f32;
   table.axpy_f32 = axpy_f32;
   table.row_sum[static_cast<uint32_t>(DType::F32)] = row_sum<LoadF32>;

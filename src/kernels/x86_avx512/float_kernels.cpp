@@ -106,6 +106,10 @@ void register_kernels(KernelTable& table) {
   table.weights[static_cast<uint32_t>(DType::F32)].gemv = gemv<LoadF32>;
   table.weights[static_cast<uint32_t>(DType::F16)].gemv = gemv<LoadF16>;
   table.weights[static_cast<uint32_t>(DType::BF16)].gemv = gemv<LoadBF16>;
+  // The AVX2 gemm kernels give the AVX2 gemv's results, not these: per row here.
+  table.weights[static_cast<uint32_t>(DType::F32)].gemm = nullptr;
+  table.weights[static_cast<uint32_t>(DType::F16)].gemm = nullptr;
+  table.weights[static_cast<uint32_t>(DType::BF16)].gemm = nullptr;
   table.dot_f32 = dot_f32;
   table.axpy_f32 = axpy_f32;
   register_quant_kernels(table);
