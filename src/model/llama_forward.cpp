@@ -126,7 +126,9 @@ void llama_forward(const Model& m, const ForwardToken* tokens, int n, const int*
       // weight kernel (one call per head, not one per position); a Q8_0 cache takes the query
       // quantized as that kernel's activations.
       const TypeKernels& key_kernels = kt.weights[static_cast<uint32_t>(cache.type_k)];
-      if (key_kernels.act_type == DType::F32 && key_kernels.gemm != nullptr) {
+      // With one query head per KV head (no GQA), gemv's four rows at a time with prefetch is
+      // the better loop.
+      if (group > 1 && key_kernels.act_type == DType::F32 && key_kernels.gemm != nullptr) {
         key_kernels.gemm(kbase, cache.k_row_bytes, n_rows, q_group, static_cast<size_t>(hd) * sizeof(float),
                          group, hd, scores, b.n_ctx);
       } else {
