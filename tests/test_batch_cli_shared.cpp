@@ -1,126 +1,17 @@
 // `loam batch` end to end on real models from ../shared: the golden greedy continuation and stop
 // strings spanning tokens, bad and hostile lines as error records in order, output independent of
-// --parallel and of the thread count, a line equal to `loam run` with the same seed, shards that
-// merge to the whole, SIGKILL at random moments followed by resumes, and Ctrl-C (exit 130, only
-// complete records, a resume completes the file).
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
+// --parallel and of the thread count, a line equal to `loam run` with the same seed, chat
+// messages, usage errors. Shards, kills and resumes: test_batch_resume_shared.cpp.
 #include <chrono>
-#include <cstdio>
 #include <random>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "cli_runner.h"
-#include "core/json.h"
-#include "harness/test.h"
+#include "batch_cli_helpers.h"
 
-using namespace loam_cli_test;
-
-namespace {
-
-std::string aidreams() { return loam_test::shared_file("models/aidreams260K.gguf"); }
-std::string synth_q4() { return loam_test::shared_file("models/synth/synth-tiny-Q4_0.gguf"); }
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  size_t start = 0;
-  for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
-    lines.push_back(text.substr(start, nl - start));
-  }
-  if (start < text.size()) lines.push_back(text.substr(start));
-  return lines;
-}
-
-loam::json::Value parse_record(const std::string& line) {
-  loam::json::Value v;
-  const loam::Status st = loam::json::parse(line, v);
-  if (!st) {
-    loam_test::record_failure(__FILE__, __LINE__, "not JSON: " + line + " (" + st.message() + ")");
-    throw loam_test::StopCase{};
-  }
-  return v;
-}
-
-std::vector<loam::json::Value> records(const std::string& text) {
-  std::vector<loam::json::Value> out;
-  for (const std::string& line : split_lines(text)) out.push_back(parse_record(line));
-  return out;
-}
-
-// The output without the timing field, the only one that may differ between runs.
-// (Inside a text, quotes are escaped, so ,"ms": occurs only as the field.)
-std::string without_ms(const std::string& text) {
-  const std::string key = ",\"ms\":";
-  std::string out;
-  size_t from = 0;
-  for (size_t at; (at = text.find(key, from)) != std::string::npos;) {
-    out.append(text, from, at - from);
-    from = text.find_first_of(",}", at + key.size());
-    if (from == std::string::npos) return out;
-  }
-  out.append(text, from, std::string::npos);
-  return out;
-}
-
-Result batch(const std::vector<std::string>& extra, const std::string& input) {
-  RunSpec spec;
-  spec.args = {"batch"};
-  spec.args.insert(spec.args.end(), extra.begin(), extra.end());
-  spec.stdin_text = input;
-  return run(spec);
-}
-
-std::string golden_text() { return slurp(loam_test::shared_file("golden/aidreams260K.p1.text")); }
-
-// Prompts for the synthetic model: varied lengths, sampling settings and stop lists.
-std::string sampling_input(int n, int n_predict) {
-  std::string in;
-  for (int i = 0; i < n; ++i) {
-    std::string line = "{\"id\":\"p" + std::to_string(i) + "\",\"prompt\":\"Once upon a time " +
-                       std::string(static_cast<size_t>(i % 7) * 3, 'a') + " number " +
-                       std::to_string(i) + "\",\"n_predict\":" + std::to_string(n_predict);
-    if (i % 3 == 0) line += ",\"temperature\":0";
-    if (i % 5 == 1) line += ",\"seed\":" + std::to_string(1000 + i);
-    if (i % 4 == 2) line += ",\"top_k\":5,\"repeat_penalty\":1.3";
-    in += line + "}\n";
-  }
-  return in;
-}
-
-// A child `loam` writing to files, for the tests that signal it mid-run.
-struct Child {
-  pid_t pid = -1;
-  int wait_status = 0;
-  bool waited = false;
-  void start(const std::vector<std::string>& args, const std::string& err_path) {
-    std::vector<std::string> a = args;
-    std::string binary = LOAM_BINARY;
-    std::vector<char*> argv = {&binary[0]};
-    for (std::string& s : a) argv.push_back(&s[0]);
-    argv.push_back(nullptr);
-    std::fflush(nullptr);
-    pid = fork();
-    if (pid == 0) {
-      FILE* err = std::freopen(err_path.c_str(), "w", stderr);
-      if (err == nullptr) _exit(126);
-      FILE* out = std::freopen("/dev/null", "w", stdout);
-      if (out == nullptr) _exit(126);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-  }
-  void wait() {
-    if (!waited && pid > 0) waitpid(pid, &wait_status, 0);
-    waited = true;
-  }
-};
-
-}  // namespace
+using namespace loam_batch_test;
 
 TEST_CASE("shared: batch greedy lines give the golden text; stop strings spanning tokens cut it") {
   const std::string golden = golden_text();
@@ -289,115 +180,6 @@ TEST_CASE("shared: the default f16 KV cache is -ctk/-ctv f16: --parallel 4 and 1
   CHECK(bad.err.find("--cache-type-v expects f32, f16 or q8_0") != std::string::npos);
 }
 
-TEST_CASE("shared: shards cover every line once and merge to the unsharded output") {
-  const std::string dir = loam_test::temp_dir();
-  const std::string in_path = dir + "/shard_in.jsonl";
-  write_file(in_path, sampling_input(11, 8));
-  const std::string whole = without_ms(batch({"-m", aidreams(), "-s", "5", "-i", in_path}, "").out);
-  std::vector<std::string> merged(11);
-  for (int s = 0; s < 3; ++s) {
-    const Result r = batch({"-m", aidreams(), "-s", "5", "-i", in_path, "--shard",
-                            std::to_string(s) + "/3"}, "");
-    CHECK_EQ(r.code, 0);
-    for (const std::string& line : split_lines(without_ms(r.out))) {
-      const int64_t n = parse_record(line).find("line")->as_int64();
-      CHECK_EQ((n - 1) % 3, s);
-      merged[static_cast<size_t>(n - 1)] = line + "\n";
-    }
-  }
-  std::string joined;
-  for (const std::string& m : merged) joined += m;
-  CHECK_EQ(joined, whole);
-}
-
-TEST_CASE("shared: killed with SIGKILL at random moments and resumed, every id exactly once") {
-  const std::string dir = loam_test::temp_dir();
-  const std::string in_path = dir + "/kill_in.jsonl", out_path = dir + "/kill_out.jsonl";
-  const int n_lines = 32;
-  write_file(in_path, sampling_input(n_lines, 40));
-  const std::vector<std::string> args = {"batch", "-m", synth_q4(), "-s", "9", "-i", in_path,
-                                         "-o", out_path, "--parallel", "4", "-t", "1"};
-  // The uninterrupted run, timed.
-  const std::string ref_path = dir + "/kill_ref.jsonl";
-  std::vector<std::string> ref_args = args;
-  ref_args[ref_args.size() - 5] = ref_path;
-  const auto t0 = std::chrono::steady_clock::now();
-  RunSpec ref_spec;
-  ref_spec.args.assign(ref_args.begin() + 0, ref_args.end());
-  const Result ref = run(ref_spec);
-  const double full_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  REQUIRE(ref.code == 0);
-  const std::string expected = without_ms(slurp(ref_path));
-  REQUIRE(split_lines(expected).size() == static_cast<size_t>(n_lines));
-
-  std::mt19937 rng(20261205);
-  std::uniform_real_distribution<double> fraction(0.05, 0.35);
-  int killed = 0, partial_seen = 0;
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    Child c;
-    c.start(args, dir + "/kill_err.txt");
-    std::this_thread::sleep_for(
-        std::chrono::microseconds(static_cast<long>(full_ms * fraction(rng) * 1000.0)));
-    kill(c.pid, SIGKILL);
-    c.wait();
-    if (WIFSIGNALED(c.wait_status)) ++killed;
-    const std::string now = slurp(out_path);
-    const size_t complete = split_lines(now.substr(0, now.rfind('\n') + 1)).size();
-    if (complete > 0 && complete < static_cast<size_t>(n_lines)) ++partial_seen;
-  }
-  CHECK(killed >= 3);
-  CHECK(partial_seen >= 1);
-  // Resume to the end.
-  const Result last = run(RunSpec{std::vector<std::string>(args.begin(), args.end()), "", "", {}});
-  CHECK_EQ(last.code, 0);
-  const std::string final_text = slurp(out_path);
-  std::set<std::string> ids;
-  for (const loam::json::Value& rec : records(final_text)) {
-    CHECK(ids.insert(rec.find("id")->as_string()).second);
-  }
-  CHECK_EQ(ids.size(), static_cast<size_t>(n_lines));
-  CHECK_EQ(without_ms(final_text), expected);
-}
-
-TEST_CASE("shared: SIGINT and SIGTERM mid-run exit 130 with complete records; a resume completes") {
-  const std::string dir = loam_test::temp_dir();
-  const std::string in_path = dir + "/int_in.jsonl";
-  const int n_lines = 32;
-  write_file(in_path, sampling_input(n_lines, 40));
-  const std::string ref = without_ms(
-      batch({"-m", synth_q4(), "-s", "4", "-i", in_path, "--parallel", "2", "-t", "1"}, "").out);
-  REQUIRE(split_lines(ref).size() == static_cast<size_t>(n_lines));
-  for (int sig : {SIGINT, SIGTERM}) {
-    const std::string out_path = dir + "/int_out" + std::to_string(sig) + ".jsonl";
-    const std::vector<std::string> args = {"batch", "-m", synth_q4(), "-s", "4", "-i", in_path,
-                                           "-o", out_path, "--parallel", "2", "-t", "1"};
-    Child c;
-    const std::string err_path = dir + "/int_err.txt";
-    c.start(args, err_path);
-    // Signal once the first record is out, so the handler is surely installed.
-    for (int i = 0; i < 2000 && slurp(out_path).find('\n') == std::string::npos; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
-    kill(c.pid, sig);
-    c.wait();
-    REQUIRE(WIFEXITED(c.wait_status));
-    CHECK_EQ(WEXITSTATUS(c.wait_status), 130);
-    const std::string partial = slurp(out_path);
-    CHECK(!partial.empty() && partial.back() == '\n');
-    const size_t n_partial = records(partial).size();
-    CHECK(n_partial >= 1u);
-    CHECK(n_partial < static_cast<size_t>(n_lines));
-    CHECK(ref.compare(0, without_ms(partial).size(), without_ms(partial)) == 0);  // a prefix
-    CHECK(slurp(err_path).find("stop: interrupted by SIG") != std::string::npos);
-    const Result resumed = run(RunSpec{args, "", "", {}});
-    CHECK_EQ(resumed.code, 0);
-    CHECK(resumed.err.find("resume: " + std::to_string(n_partial) + " records already") !=
-          std::string::npos);
-    CHECK_EQ(without_ms(slurp(out_path)), ref);
-  }
-}
-
 TEST_CASE("shared: messages lines use the model's chat template, else give an error record") {
   const std::string dir = loam_test::temp_dir();
   const std::string conversation =
@@ -428,38 +210,6 @@ TEST_CASE("shared: messages lines use the model's chat template, else give an er
   CHECK(nt[0].find("error")->as_string().find("needs a chat template") != std::string::npos);
   CHECK(nt[0].find("error")->as_string().find("--chat-template") != std::string::npos);
   CHECK_EQ(nt[1].find("stop_reason")->as_string(), std::string("length"));
-}
-
-TEST_CASE("shared: a torn last line (a kill mid-write) is cut off and redone, not duplicated") {
-  const std::string dir = loam_test::temp_dir();
-  const std::string in_path = dir + "/torn_in.jsonl", out_path = dir + "/torn_out.jsonl";
-  write_file(in_path, sampling_input(6, 12));
-  const std::vector<std::string> args = {"-m", aidreams(), "-s", "8", "-i", in_path, "-o",
-                                         out_path};
-  REQUIRE(batch(args, "").code == 0);
-  const std::string whole = slurp(out_path);
-  const std::vector<std::string> lines = split_lines(whole);
-  REQUIRE(lines.size() == 6u);
-  // Three records, then the first half of the fourth without its newline.
-  write_file(out_path, lines[0] + "\n" + lines[1] + "\n" + lines[2] + "\n" +
-                           lines[3].substr(0, lines[3].size() / 2));
-  const Result r = batch(args, "");
-  CHECK_EQ(r.code, 0);
-  CHECK(r.err.find("resume: 3 records already") != std::string::npos);
-  CHECK(r.err.find("torn last line was cut off") != std::string::npos);
-  CHECK(r.err.find("batch: 3 ok, 0 failed, 3 already done") != std::string::npos);
-  CHECK_EQ(without_ms(slurp(out_path)), without_ms(whole));
-}
-
-TEST_CASE("shared: a resume after an error record keeps it and still reports the failure") {
-  const std::string dir = loam_test::temp_dir();
-  const std::string out_path = dir + "/err_out.jsonl";
-  const std::string in = "{\"id\":1,\"prompt\":\"Once\",\"n_predict\":4}\n{\"id\":2,\"bad\":1}\n";
-  CHECK_EQ(batch({"-m", aidreams(), "-o", out_path}, in).code, 1);
-  const Result again = batch({"-m", aidreams(), "-o", out_path}, in);
-  CHECK_EQ(again.code, 1);
-  CHECK(again.err.find("2 already done") != std::string::npos);
-  CHECK_EQ(records(slurp(out_path)).size(), 2u);
 }
 
 TEST_CASE("batch: usage errors and a foreign -o file") {
