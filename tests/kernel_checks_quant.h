@@ -22,6 +22,7 @@
 #include <cstring>
 #include <initializer_list>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/fp16.h"
@@ -314,6 +315,50 @@ inline void check_quant_row_independence(const KernelTable& scalar, const Kernel
       }
     }
   }
+}
+
+// A table's gemm over the file layout gives each activation row its gemv's bits: 1-9 tokens (the
+// kernels' token groups and their remainders), a tail group of rows, padded activation and result
+// strides (the padding of y must stay untouched). Returns how many types have a gemm on this table
+// (a check that found none tests nothing).
+inline int check_quant_gemm(const KernelTable& scalar, const KernelTable& simd, std::mt19937& rng) {
+  int with_gemm = 0;
+  for (DType t : kTypes) {
+    const TypeKernels& k = simd.weights[static_cast<uint32_t>(t)];
+    if (k.gemm == nullptr) continue;
+    ++with_gemm;
+    for (int64_t blocks : {1, 3}) {
+      for (Fill fill : {Fill::RandomBits, Fill::Extreme, Fill::Quantized}) {
+        const int64_t rows = 13, cols = blocks * dtype_info(t).block_size;
+        const size_t rb = dtype_row_bytes(t, cols);
+        std::vector<uint8_t> w(rb * rows);
+        for (int64_t r = 0; r < rows; ++r) fill_row(t, blocks, fill, rng, &w[r * rb]);
+        const int max_tokens = 9;
+        const size_t xs = act_row_bytes(act_of(t), cols) + 32;  // activation rows 32 bytes apart
+        std::vector<uint8_t> x(xs * max_tokens);
+        for (int i = 0; i < max_tokens; ++i) {
+          const std::vector<uint8_t> a = make_act(scalar, t, cols, fill == Fill::Extreme ? Fill::Extreme : Fill::Quantized, 0, rng);
+          std::memcpy(&x[i * xs], a.data(), xs - 32);
+        }
+        const size_t ys = static_cast<size_t>(rows) + 2;
+        for (int n = 1; n <= max_tokens; ++n) {
+          std::vector<float> got(ys * n, -777.0f), want(rows);
+          k.gemm(w.data(), rb, rows, x.data(), xs, n, cols, got.data(), ys);
+          int mismatches = 0;
+          for (int i = 0; i < n; ++i) {
+            k.gemv(w.data(), rb, rows, &x[i * xs], cols, want.data());
+            for (int64_t r = 0; r < rows; ++r) mismatches += std::memcmp(&want[r], &got[i * ys + r], sizeof(float)) == 0 ? 0 : 1;
+            for (size_t r = static_cast<size_t>(rows); r < ys; ++r) mismatches += got[i * ys + r] == -777.0f ? 0 : 1;
+          }
+          if (mismatches != 0)
+            ::loam_test::record_failure(__FILE__, __LINE__, std::string(simd.isa) + " " + dtype_name(t) + " gemm: " + std::to_string(mismatches) +
+                 " outputs differ from gemv, " + std::to_string(n) + " tokens x " + std::to_string(blocks) +
+                 " blocks, " + fill_name(fill));
+        }
+      }
+    }
+  }
+  return with_gemm;
 }
 
 // Activations that stress the rounding: with amax = A, x = A * (k + 0.5) / 127 makes x * 127 / A

@@ -216,16 +216,19 @@ void gemv_q5_K(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x
   }
 }
 
-// One Q6_K super-block of a row: int32 lanes summing to sum_g scales[g] * sum((code - 32) * a)
-// over the 16 groups g of 16 elements.
-inline __m256i q6_k_row(const uint8_t* blk, const BlockQ8_K& xb) {
+// One Q6_K super-block of a row against NT tokens' activation blocks xb[t]: out[t] gets int32
+// lanes summing to sum_g scales[g] * sum((code - 32) * a_t) over the 16 groups g of 16 elements.
+// The codes and scales are unpacked once for all NT tokens; each token's integer sums are exact,
+// so they are the same whatever NT is.
+template <int NT>
+inline void q6_k_row(const uint8_t* blk, const BlockQ8_K* const xb[NT], __m256i out[NT]) {
   const __m128i sc8 = load_128(blk + offsetof(BlockQ6_K, scales));
   // Even-numbered scales in the low half, odd in the high half: chunk g of 32 elements (groups 2g
   // and 2g+1) then needs one in-lane shuffle to get [scales[2g] x 8 | scales[2g+1] x 8].
   const __m256i split = _mm256_cvtepi8_epi16(
       _mm_shuffle_epi8(sc8, _mm_setr_epi8(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15)));
-  const __m256i centre = _mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), load_256(xb.bsums));
-  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  __m256i acc0[NT], acc1[NT];
+  for (int t = 0; t < NT; ++t) acc0[t] = acc1[t] = _mm256_setzero_si256();
   const __m256i hi2 = _mm256_set1_epi8(0x30);
   auto half = [&](auto h_tag) {
     constexpr int h = decltype(h_tag)::value;
@@ -238,42 +241,75 @@ inline __m256i q6_k_row(const uint8_t* blk, const BlockQ8_K& xb) {
     const __m256i q1 = _mm256_or_si256(low_nibbles(ql1), _mm256_and_si256(_mm256_slli_epi16(qh, 2), hi2));
     const __m256i q2 = _mm256_or_si256(high_nibbles(ql0), _mm256_and_si256(qh, hi2));
     const __m256i q3 = _mm256_or_si256(high_nibbles(ql1), _mm256_and_si256(_mm256_srli_epi16(qh, 2), hi2));
-    const int8_t* a = xb.qs + 128 * h;
-    const __m256i p0 = _mm256_maddubs_epi16(q0, load_256(a));
-    const __m256i p1 = _mm256_maddubs_epi16(q1, load_256(a + 32));
-    const __m256i p2 = _mm256_maddubs_epi16(q2, load_256(a + 64));
-    const __m256i p3 = _mm256_maddubs_epi16(q3, load_256(a + 96));
-    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p0, replicate_word<4 * h + 0>(split)));
-    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p1, replicate_word<4 * h + 1>(split)));
-    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(p2, replicate_word<4 * h + 2>(split)));
-    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(p3, replicate_word<4 * h + 3>(split)));
+    for (int t = 0; t < NT; ++t) {
+      const int8_t* a = xb[t]->qs + 128 * h;
+      const __m256i p0 = _mm256_maddubs_epi16(q0, load_256(a));
+      const __m256i p1 = _mm256_maddubs_epi16(q1, load_256(a + 32));
+      const __m256i p2 = _mm256_maddubs_epi16(q2, load_256(a + 64));
+      const __m256i p3 = _mm256_maddubs_epi16(q3, load_256(a + 96));
+      acc0[t] = _mm256_add_epi32(acc0[t], _mm256_madd_epi16(p0, replicate_word<4 * h + 0>(split)));
+      acc1[t] = _mm256_add_epi32(acc1[t], _mm256_madd_epi16(p1, replicate_word<4 * h + 1>(split)));
+      acc0[t] = _mm256_add_epi32(acc0[t], _mm256_madd_epi16(p2, replicate_word<4 * h + 2>(split)));
+      acc1[t] = _mm256_add_epi32(acc1[t], _mm256_madd_epi16(p3, replicate_word<4 * h + 3>(split)));
+    }
   };
   half(Index<0>());
   half(Index<1>());
-  return _mm256_sub_epi32(_mm256_add_epi32(acc0, acc1), _mm256_slli_epi32(centre, 5));
+  const __m256i sc16 = _mm256_cvtepi8_epi16(sc8);
+  for (int t = 0; t < NT; ++t) {
+    const __m256i centre = _mm256_madd_epi16(sc16, load_256(xb[t]->bsums));
+    out[t] = _mm256_sub_epi32(_mm256_add_epi32(acc0[t], acc1[t]), _mm256_slli_epi32(centre, 5));
+  }
 }
 
-// y[r] = sum over super-blocks of d * dx * sum_g scales[g] * sum((code - 32) * a).
-void gemv_q6_K(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int64_t n_cols,
-               float* y) {
-  const BlockQ8_K* xb = static_cast<const BlockQ8_K*>(x);
+// y_t[r] = sum over super-blocks of d * dx_t * sum_g scales[g] * sum((code - 32) * a_t), for NT
+// tokens (activations x + t * x_stride, results y + t * y_stride). Per token the integer sums and
+// the float operations are the same for every NT: gemv (NT = 1) and gemm give the same bits.
+template <int NT>
+void q6_K_tokens(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x,
+                 size_t x_stride, int64_t n_cols, float* y, size_t y_stride) {
   const int64_t n_blocks = n_cols / kQKK;
+  const BlockQ8_K* xt[NT];
+  for (int t = 0; t < NT; ++t) xt[t] = reinterpret_cast<const BlockQ8_K*>(x + t * x_stride);
   for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
     const uint8_t* rows[kRowLanes];
     group_rows(w, row_bytes, r0, n_rows, rows);
     const uint8_t* next_group = w + static_cast<size_t>(r0 + kRowLanes) * row_bytes;
-    __m256 acc = _mm256_setzero_ps();  // lane r: row r's running sum
+    __m256 acc[NT];  // [token] lane r: row r's running sum
+    for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < n_blocks; ++b) {
       const size_t off = static_cast<size_t>(b) * sizeof(BlockQ6_K);
       prefetch_next_group(next_group, off, sizeof(BlockQ6_K));
-      __m256i v[kRowLanes];  // [row] int32 partial sums
-      for (int r = 0; r < kRowLanes; ++r) v[r] = q6_k_row(rows[r] + off, xb[b]);
+      const BlockQ8_K* xb[NT];
+      for (int t = 0; t < NT; ++t) xb[t] = xt[t] + b;
+      __m256i v[kRowLanes][NT];  // [row][token] int32 partial sums
+      for (int r = 0; r < kRowLanes; ++r) q6_k_row<NT>(rows[r] + off, xb, v[r]);
       const __m256 d = gather_fp16(rows, off + offsetof(BlockQ6_K, d));
-      const __m256 dx = _mm256_set1_ps(xb[b].d);
-      acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(transpose_sum8(v)), _mm256_mul_ps(d, dx), acc);
+      for (int t = 0; t < NT; ++t) {
+        const __m256i vt[kRowLanes] = {v[0][t], v[1][t], v[2][t], v[3][t], v[4][t], v[5][t], v[6][t], v[7][t]};
+        const __m256 dx = _mm256_set1_ps(xb[t]->d);
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(transpose_sum8(vt)), _mm256_mul_ps(d, dx), acc[t]);
+      }
     }
-    store_group(acc, r0, n_rows, y);
+    for (int t = 0; t < NT; ++t) store_group(acc[t], r0, n_rows, y + t * y_stride);
   }
+}
+
+void gemv_q6_K(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int64_t n_cols,
+               float* y) {
+  q6_K_tokens<1>(w, row_bytes, n_rows, static_cast<const uint8_t*>(x), 0, n_cols, y, 0);
+}
+
+// Tokens in pairs (the unpacked codes, the scale words and two tokens' sums fill the 16 AVX2
+// registers), then the odd one.
+void gemm_q6_K(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, size_t x_stride,
+               int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
+  const uint8_t* xt = static_cast<const uint8_t*>(x);
+  int t = 0;
+  for (; t + 2 <= n_tokens; t += 2)
+    q6_K_tokens<2>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
+  if (t < n_tokens)
+    q6_K_tokens<1>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
 }
 
 void set_gemv(KernelTable& table, DType weight, GemvFn fn) {
@@ -286,6 +322,7 @@ void register_quant_k_kernels(KernelTable& table) {
   set_gemv(table, DType::Q4_K, gemv_q4_K);
   set_gemv(table, DType::Q5_K, gemv_q5_K);
   set_gemv(table, DType::Q6_K, gemv_q6_K);
+  table.weights[static_cast<uint32_t>(DType::Q6_K)].gemm = gemm_q6_K;
 }
 
 }  // namespace avx2
