@@ -249,6 +249,8 @@ void gemm_q4_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, c
                            size_t x_stride, int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
   const uint8_t* xt = static_cast<const uint8_t*>(x);
   int t = 0;
+  for (; t + 4 <= n_tokens; t += 4)
+    q4_K_interleaved<4>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
   for (; t + 2 <= n_tokens; t += 2)
     q4_K_interleaved<2>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
   if (t < n_tokens)
