@@ -175,8 +175,10 @@ inline __m256i scale_pairs(const uint8_t* scales) {
   return _mm256_or_si256(s, _mm256_slli_epi32(s, 16));
 }
 
-// NT tokens at once (x + t * x_stride, y + t * y_stride), as q4_0_interleaved; two tokens fill the
-// AVX2 registers here (per token: two int16 sums, the scaled sum and two accumulators).
+// NT tokens at once (x + t * x_stride, y + t * y_stride), as q4_0_interleaved. Per token: two
+// int16 sums, the scaled sum and two accumulators; at NT = 4 the accumulators (touched once per
+// block) spill to the stack while the int16 sums stay in registers, which measured 3% faster on
+// Q4_K_M prompts than NT = 2 (AVX2 EPYC).
 template <int NT>
 void q4_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x,
                       size_t x_stride, int64_t n_cols, float* y, size_t y_stride) {
