@@ -92,8 +92,9 @@ inline void check_float_row_independence(const KernelTable& simd, std::mt19937& 
   }
 }
 
-// A table's gemm gives its gemv's bits for every activation row: odd lengths (tails of 1-15),
-// 1-9 rows at once (groups of 4 and the rest), padded activation and result strides. Returns how
+// A table's gemm gives its gemv's bits for every activation row: odd lengths (tails of 1-15), long
+// rows, 1-9 activation rows at once (every group size and remainder), padded activation and result
+// strides, weight rows in tiles, bands and remainders (37 rows). Returns how
 // many float types have a gemm on this table (a check that found none tests nothing).
 inline int check_float_gemm(const KernelTable& simd, std::mt19937& rng) {
   int with_gemm = 0;
@@ -102,8 +103,11 @@ inline int check_float_gemm(const KernelTable& simd, std::mt19937& rng) {
     const TypeKernels& k = simd.weights[static_cast<uint32_t>(type)];
     if (k.gemm == nullptr) continue;
     ++with_gemm;
-    for (int64_t cols : {1, 7, 8, 9, 16, 23, 64, 100}) {
-      const int64_t rows = 5;
+    // Short rows (attention's key rows) and long ones, which kernels may tile differently; past 512
+    // columns they may go in column blocks and bands of rows (x86_avx2/float_kernels.cpp): exact
+    // multiples, tails, and more rows than one band.
+    for (int64_t cols : {1, 7, 8, 9, 16, 23, 64, 100, 300, 513, 1024, 1031, 1544}) {
+      const int64_t rows = cols >= 300 ? 37 : 5;
       const size_t rb = dtype_row_bytes(type, cols) + 6;  // rows 6 bytes further apart
       std::vector<uint8_t> w(rb * rows);
       for (int64_t r = 0; r < rows; ++r) {
