@@ -26,19 +26,21 @@ using namespace loam;
 
 namespace {
 
-// n_rows rows of n_blocks random blocks of `type` (Q8_0, Q4_0, Q4_K or Q5_K): finite f16 scales in
-// [-4, 4], every other byte random (every code, every packed sub-block scale and min).
+// n_rows rows of n_blocks random blocks of `type` (Q8_0, Q4_0, Q4_K, Q5_K or Q6_K): finite f16
+// scales in [-4, 4], every other byte random (every code, every packed sub-block scale and min).
 std::vector<uint8_t> random_rows(DType type, std::mt19937& rng, int64_t n_rows, int64_t n_blocks) {
   const size_t block = dtype_info(type).type_size;
-  const bool k_type = type == DType::Q4_K || type == DType::Q5_K;
-  const int n_halves = k_type ? 2 : 1;  // d, and dmin for Q4_K / Q5_K, lead the block
+  // Byte offsets of the f16 scales: d (and dmin for Q4_K / Q5_K) lead the block, Q6_K's d ends it.
+  std::vector<size_t> halves = {0};
+  if (type == DType::Q4_K || type == DType::Q5_K) halves = {0, 2};
+  if (type == DType::Q6_K) halves = {offsetof(BlockQ6_K, d)};
   std::vector<uint8_t> out(static_cast<size_t>(n_rows * n_blocks) * block);
   std::uniform_real_distribution<float> scale(-4.0f, 4.0f);
   for (uint8_t& byte : out) byte = static_cast<uint8_t>(rng());
   for (int64_t i = 0; i < n_rows * n_blocks; ++i)
-    for (int h = 0; h < n_halves; ++h) {
+    for (size_t off : halves) {
       const uint16_t v = fp32_to_fp16(scale(rng));
-      std::memcpy(out.data() + i * block + 2 * h, &v, 2);
+      std::memcpy(out.data() + i * block + off, &v, 2);
     }
   return out;
 }
@@ -138,9 +140,30 @@ TEST_CASE("Q8_0 interleaved layout: scales, then 4-byte code runs of the 8 rows"
   CHECK_EQ(inter[272 + 16 + 32 * 6 + 4 * 5 + 2], (34 + 2 + 24 + 2 + 80) & 0xFF);  // qs[26], row 5
 }
 
+TEST_CASE("Q6_K interleaved layout: d, scales by pairs, then three runs per 4-element step") {
+  // One group of 8 rows x 1 super-block. Row r: every byte of the block is (its offset + 7 r) mod
+  // 256, so ql at 0..127, qh at 128..191, scales at 192..207, d at 208..209.
+  constexpr size_t kBlock = 210;
+  std::vector<uint8_t> rows(8 * kBlock), inter(interleaved_group_bytes(DType::Q6_K, kQKK));
+  for (int r = 0; r < 8; ++r)
+    for (size_t k = 0; k < kBlock; ++k) rows[r * kBlock + k] = static_cast<uint8_t>(k + 7 * r);
+  auto byte = [](size_t offset, int r) { return static_cast<int>((offset + 7 * r) & 0xFF); };
+  interleave_rows(DType::Q6_K, rows.data(), kQKK, 1, inter.data());
+  REQUIRE(inter.size() == 8 * kBlock);
+  CHECK_EQ(inter[2 * 6 + 1], byte(209, 6));             // d of row 6, high byte
+  CHECK_EQ(inter[16 + 16 * 5 + 2 * 3], byte(192 + 10, 3));  // scales[10] of row 3
+  CHECK_EQ(inter[16 + 16 * 5 + 2 * 3 + 1], byte(192 + 11, 3));  // scales[11] of row 3
+  // Step s = 8h + i = 8 + 6 (h = 1, i = 6): runs at 144 + 96 s; row 2's bytes at 4 * 2 of each.
+  for (int k = 0; k < 4; ++k) {
+    CHECK_EQ(inter[144 + 96 * 14 + 8 + k], byte(64 + 24 + k, 2));        // ql[64h + 4i + k]
+    CHECK_EQ(inter[144 + 96 * 14 + 32 + 8 + k], byte(96 + 24 + k, 2));   // ql[64h + 32 + 4i + k]
+    CHECK_EQ(inter[144 + 96 * 14 + 64 + 8 + k], byte(128 + 56 + k, 2));  // qh[32h + 4i + k]
+  }
+}
+
 TEST_CASE("interleave then deinterleave gives back every row byte for byte") {
   std::mt19937 rng(7);
-  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K}) {
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     for (int64_t n_blocks : {1, 2, 5, 11}) {
       const int64_t n_cols = n_blocks * block_elements(type);
       const size_t rb = static_cast<size_t>(n_blocks) * block_bytes(type);
@@ -159,7 +182,7 @@ TEST_CASE("interleave then deinterleave gives back every row byte for byte") {
 
 TEST_CASE("every table's interleaved gemv equals the file-layout gemv it stands for, bit for bit") {
   std::mt19937 rng(11);
-  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K}) {
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     // 1025 blocks: past the Q4_0 kernels' 1024-block column chunk, whose sums continue from y.
     const std::vector<int64_t> block_counts =
         block_elements(type) == kQK ? std::vector<int64_t>{1, 2, 3, 5, 64, 1025} : std::vector<int64_t>{1, 2, 3, 11};
@@ -195,7 +218,7 @@ TEST_CASE("every table's interleaved gemv equals the file-layout gemv it stands 
 
 TEST_CASE("every table's interleaved gemm gives each token its gemv result bit for bit") {
   std::mt19937 rng(17);
-  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K}) {
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
     const std::vector<int64_t> block_counts =
         block_elements(type) == kQK ? std::vector<int64_t>{1, 3, 1025} : std::vector<int64_t>{1, 3};
     for (int64_t n_blocks : block_counts) {
@@ -236,7 +259,7 @@ TEST_CASE("every table's interleaved gemm gives each token its gemv result bit f
 
 TEST_CASE("matmul over an interleaved weight with a tail of rows equals the file layout") {
   std::mt19937 rng(13);
-  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K}) {
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
   const int64_t n_rows = 8 * 5 + 3, n_blocks = 2, n_cols = n_blocks * block_elements(type);
   const std::vector<uint8_t> rows = random_rows(type, rng, n_rows, n_blocks);
   std::vector<uint8_t> inter(static_cast<size_t>(n_rows / 8) * interleaved_group_bytes(type, n_cols));
@@ -302,9 +325,10 @@ void check_same_logits(const std::string& file, DType type) {
   CHECK_EQ(differ, 0);
 }
 
-TEST_CASE("synth-tiny-Q8_0, Q4_0, Q4_K_M, Q5_K_M: the same logits with and without interleaved weights") {
+TEST_CASE("synth-tiny-Q8_0, Q4_0, Q4_K_M, Q5_K_M, Q6_K: the same logits with and without interleaved weights") {
   check_same_logits("synth-tiny-Q8_0.gguf", DType::Q8_0);
   check_same_logits("synth-tiny-Q4_0.gguf", DType::Q4_0);
   check_same_logits("synth-tiny-Q4_K_M.gguf", DType::Q4_K);
   check_same_logits("synth-tiny-Q5_K_M.gguf", DType::Q5_K);
+  check_same_logits("synth-tiny-Q6_K.gguf", DType::Q6_K);
 }

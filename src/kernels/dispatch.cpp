@@ -43,13 +43,15 @@ const KernelTable* table_storage(Isa isa) {
         for (uint32_t t = 0; t < kDTypeCount; ++t) {
           TypeKernels& tk = k.weights[t];
           if (avx2_only.weights[t].prefer_interleaved) {
-            // Types with AVX2 kernels over interleaved weights (Q4_0, Q8_0, Q4_K, Q5_K) keep
+            // Types with AVX2 kernels over interleaved weights (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) keep
             // them: measured on an AMD EPYC with AVX-512 VNNI, 2 threads, TinyLlama shape, the
             // AVX2 set is faster there than the one-row AVX-512 gemv (Q4_0 pp64 125 vs 56
             // tok/s, tg16 76 vs 40; Q4_K_M pp64 114 vs 75, tg16 63 vs 56). Where the AVX-512
             // files have their own multi-token kernel over interleaved weights (Q4_0, VNNI), it
             // replaces the AVX2 one: it gives the AVX2 kernels' results bit for bit
             // (x86_avx512/interleaved_kernels.cpp), so the AVX2 gemv still stands for it.
+            // Q6_K's AVX2 interleaved kernels give the AVX-512 gemv's bits too (same integer sums,
+            // one fused multiply-add per super-block), but were not timed on an AVX-512 CPU.
             const GemmFn own_gemm = tk.gemm_interleaved;
             tk = avx2_only.weights[t];
             if (own_gemm != nullptr && own_gemm != avx2_only.weights[t].gemm_interleaved)

@@ -111,6 +111,48 @@ void uncolumn_k(const uint8_t* in, int r, uint8_t* block) {
     std::memcpy(block + offsetof(Block, qs) + 4 * run, in + codes + run * kRunBytes + 4 * r, 4);
 }
 
+// --- Q6_K: d, the scales by pairs, then per half h and 4-element step i the runs of the two low-bit
+// byte ranges and of the high bits ------------------------------------------------------------------
+constexpr size_t kQ6_KScales = 2 * kRows;
+constexpr size_t kQ6_KCodes = kQ6_KScales + 16 * kRows;
+constexpr int kQ6_KSteps = 16;  // (half h, step i): 2 x 8, three runs each
+constexpr size_t kQ6_KColumn = kQ6_KCodes + kQ6_KSteps * 3 * kRunBytes;
+static_assert(kQ6_KColumn == kRows * sizeof(BlockQ6_K), "Q6_K x 8 column size");
+
+// The three file offsets step s = 8h + i reads 4 bytes from: ql[64h + 4i], ql[64h + 32 + 4i] and
+// qh[32h + 4i].
+void q6_k_step_sources(int s, size_t src[3]) {
+  const int h = s / 8, i = s % 8;
+  src[0] = offsetof(BlockQ6_K, ql) + 64 * h + 4 * i;
+  src[1] = offsetof(BlockQ6_K, ql) + 64 * h + 32 + 4 * i;
+  src[2] = offsetof(BlockQ6_K, qh) + 32 * h + 4 * i;
+}
+
+void column_q6_k(const uint8_t* const blocks[kRows], uint8_t* out) {
+  for (int r = 0; r < kRows; ++r) {
+    const uint8_t* b = blocks[r];
+    std::memcpy(out + 2 * r, b + offsetof(BlockQ6_K, d), 2);
+    for (int p = 0; p < 8; ++p)
+      std::memcpy(out + kQ6_KScales + 16 * p + 2 * r, b + offsetof(BlockQ6_K, scales) + 2 * p, 2);
+    for (int s = 0; s < kQ6_KSteps; ++s) {
+      size_t src[3];
+      q6_k_step_sources(s, src);
+      for (int k = 0; k < 3; ++k) std::memcpy(out + kQ6_KCodes + (3 * s + k) * kRunBytes + 4 * r, b + src[k], 4);
+    }
+  }
+}
+
+void uncolumn_q6_k(const uint8_t* in, int r, uint8_t* block) {
+  std::memcpy(block + offsetof(BlockQ6_K, d), in + 2 * r, 2);
+  for (int p = 0; p < 8; ++p)
+    std::memcpy(block + offsetof(BlockQ6_K, scales) + 2 * p, in + kQ6_KScales + 16 * p + 2 * r, 2);
+  for (int s = 0; s < kQ6_KSteps; ++s) {
+    size_t src[3];
+    q6_k_step_sources(s, src);
+    for (int k = 0; k < 3; ++k) std::memcpy(block + src[k], in + kQ6_KCodes + (3 * s + k) * kRunBytes + 4 * r, 4);
+  }
+}
+
 struct Layout {
   size_t block_bytes;   // file layout
   size_t column_bytes;  // interleaved, per block column of a group
@@ -126,11 +168,13 @@ const Layout* layout_of(DType type) {
                           uncolumn_k<BlockQ4_K, false>};
   static const Layout q5_k{sizeof(BlockQ5_K), kQ5_KColumn, kQKK, column_k<BlockQ5_K, true>,
                           uncolumn_k<BlockQ5_K, true>};
+  static const Layout q6_k{sizeof(BlockQ6_K), kQ6_KColumn, kQKK, column_q6_k, uncolumn_q6_k};
   switch (type) {
     case DType::Q8_0: return &q8_0;
     case DType::Q4_0: return &q4_0;
     case DType::Q4_K: return &q4_k;
     case DType::Q5_K: return &q5_k;
+    case DType::Q6_K: return &q6_k;
     default: return nullptr;
   }
 }

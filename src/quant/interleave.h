@@ -26,6 +26,14 @@
 //   [160, 416)   8 runs of 32 bytes: run i holds qh[4i .. +3] of rows 0..7 (row r at byte 4r): bit j
 //                of each byte is the fifth bit of that element of sub-block j
 //   [416, 1440)  32 runs of 32 bytes laid out like Q4_K x 8's codes.
+// Q6_K x 8: per group and super-block column, 1680 bytes (the same as the 8 blocks)
+//   [0, 16)      f16 d of rows 0..7
+//   [16, 144)    the int8 scales by pairs p: scales[2p] of row r at 16 + 16p + 2r, scales[2p+1] at +1
+//   [144, 1680)  16 steps s = 8h + i (half h, i = 0..7) of three 32-byte runs, row r at byte 4r of
+//                each: ql[64h + 4i .. +3], ql[64h + 32 + 4i .. +3], qh[32h + 4i .. +3]. Together
+//                they hold elements 128h + 32k + 4i .. +3 for k = 0..3 (the file's bit positions:
+//                low nibbles of the first run for k = 0, of the second for k = 1, high nibbles
+//                for k = 2, 3; bits 2k, 2k+1 of the third run's bytes are the high bits).
 #pragma once
 
 #include <cstddef>
@@ -37,7 +45,7 @@ namespace loam {
 
 constexpr int kInterleaveRows = 8;
 
-// Whether `type` has an interleaved layout (Q8_0, Q4_0, Q4_K, Q5_K).
+// Whether `type` has an interleaved layout (Q8_0, Q4_0, Q4_K, Q5_K, Q6_K).
 bool has_interleaved_layout(DType type);
 
 // Bytes of one interleaved group of 8 rows of n_cols elements (a multiple of the block size).

@@ -41,6 +41,7 @@ void register_scalar_interleaved_kernels(KernelTable& table) {
   set(table, DType::Q4_0, gemv_interleaved<DType::Q4_0, dot_q4_0_q8_0>);
   set(table, DType::Q4_K, gemv_interleaved<DType::Q4_K, dot_q4_K_q8_K>);
   set(table, DType::Q5_K, gemv_interleaved<DType::Q5_K, dot_q5_K_q8_K>);
+  set(table, DType::Q6_K, gemv_interleaved<DType::Q6_K, dot_q6_K_q8_K>);
 }
 
 }  // namespace loam

@@ -1,4 +1,4 @@
-// AVX2 gemv over Q8_0, Q4_0, Q4_K and Q5_K weights in the interleaved layouts (quant/interleave.h), with
+// AVX2 gemv and gemm over Q8_0, Q4_0, Q4_K, Q5_K and Q6_K weights in the interleaved layouts (quant/interleave.h), with
 // Q8_0 / Q8_K activations. Q4_0: Per group of 8 rows and block column: one 16-byte load and conversion gives the 8
 // rows' scales, and each of four 32-byte loads holds 4 code bytes of every row, one row per 32-bit
 // lane. Multiplying those lanes with the matching 4 activation bytes broadcast to all lanes
@@ -422,6 +422,99 @@ void gemm_q5_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, c
   });
 }
 
+// Q6_K: per step s = 8h + i, three runs give codes of elements 128h + 32k + 4i .. +3 of all 8 rows
+// for k = 0..3 (quant/interleave.h), one row per 32-bit lane; each maddubs product goes through a
+// madd with its 16-element group's scale (rows' scales side by side in int16 pairs), since codes
+// up to 63 leave no room to add two pair sums in int16 and still take a scale later. The centring
+// (code - 32) uses the activation sums per group, as the file-layout kernel does: integer totals
+// and float operations per row are those of gemv_q6_K (quant_kernels_k.cpp), bit for bit.
+constexpr size_t kQ6_KColumn = 1680;  // quant/interleave.h
+constexpr size_t kQ6_KScales = 16, kQ6_KCodes = 144;
+
+template <int NT>
+void q6_K_interleaved(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t x_stride, int64_t n_cols,
+                      float* y, size_t y_stride) {
+  const int64_t n_blocks = n_cols / kQKK;
+  const size_t group_bytes = static_cast<size_t>(n_blocks) * kQ6_KColumn;
+  const __m256i low_nibbles = _mm256_set1_epi8(0x0F), high_bits = _mm256_set1_epi8(0x30);
+  // In-lane byte shuffles copying the low (even) or high (odd) int16 of each 32-bit lane to both.
+  const __m256i even_words = _mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13,
+                                              0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13);
+  const __m256i odd_words = _mm256_setr_epi8(2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15,
+                                             2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15);
+  const BlockQ8_K* xb[NT];
+  for (int t = 0; t < NT; ++t) xb[t] = reinterpret_cast<const BlockQ8_K*>(x + t * x_stride);
+  for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
+    const uint8_t* group = w + static_cast<size_t>(r0 / kRowLanes) * group_bytes;
+    const uint8_t* next_group = group + group_bytes;
+    __m256 acc[NT];  // [token] lane r: row r's running sum
+    for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < n_blocks; ++b) {
+      const uint8_t* col = group + static_cast<size_t>(b) * kQ6_KColumn;
+      const uint8_t* next_col = next_group + static_cast<size_t>(b) * kQ6_KColumn;
+      for (size_t l = 0; l < kQ6_KColumn; l += 64) __builtin_prefetch(next_col + l, 0, 2);
+      // pair_mem[p] lane r: [scales[2p], scales[2p+1]] of row r as int16; sc_mem[g] lane r: scales[g]
+      // of row r in both int16 halves. On the stack, read as madd operands (registers are full).
+      alignas(32) int16_t pair_mem[8][2 * kRowLanes];
+      alignas(32) int16_t sc_mem[16][2 * kRowLanes];
+      for (int p = 0; p < 8; ++p) {
+        const __m256i v = _mm256_cvtepi8_epi16(load_128(col + kQ6_KScales + 16 * p));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(pair_mem[p]), v);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(sc_mem[2 * p]), _mm256_shuffle_epi8(v, even_words));
+        _mm256_store_si256(reinterpret_cast<__m256i*>(sc_mem[2 * p + 1]), _mm256_shuffle_epi8(v, odd_words));
+      }
+      auto sc = [&](int g) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(sc_mem[g])); };
+      __m256i sums[NT];  // [token] lane r: sum_g scales[g] * sum(code * a) of row r
+      for (int t = 0; t < NT; ++t) sums[t] = _mm256_setzero_si256();
+      for (int s = 0; s < 16; ++s) {
+        const uint8_t* run = col + kQ6_KCodes + 96 * s;
+        const __m256i ql0 = load_256(run), ql1 = load_256(run + 32), qh = load_256(run + 64);
+        // Bits 2k, 2k+1 of qh moved to bits 4, 5 (16-bit shifts: what crosses a byte is masked off).
+        const __m256i q0 = _mm256_or_si256(_mm256_and_si256(ql0, low_nibbles), _mm256_and_si256(_mm256_slli_epi16(qh, 4), high_bits));
+        const __m256i q1 = _mm256_or_si256(_mm256_and_si256(ql1, low_nibbles), _mm256_and_si256(_mm256_slli_epi16(qh, 2), high_bits));
+        const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low_nibbles), _mm256_and_si256(qh, high_bits));
+        const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low_nibbles),
+                                           _mm256_and_si256(_mm256_srli_epi16(qh, 2), high_bits));
+        const int h = s / 8, i = s % 8;
+        const int g0 = 8 * h + i / 4;  // the group of element 128h + 4i; + 2k for the other runs
+        for (int t = 0; t < NT; ++t) {
+          const uint8_t* a = reinterpret_cast<const uint8_t*>(xb[t][b].qs) + 128 * h + 4 * i;
+          // int16 pair sums at most 2 * 63 * 128
+          const __m256i p0 = _mm256_madd_epi16(_mm256_maddubs_epi16(q0, _mm256_set1_epi32(load_i32(a))), sc(g0));
+          const __m256i p1 = _mm256_madd_epi16(_mm256_maddubs_epi16(q1, _mm256_set1_epi32(load_i32(a + 32))), sc(g0 + 2));
+          const __m256i p2 = _mm256_madd_epi16(_mm256_maddubs_epi16(q2, _mm256_set1_epi32(load_i32(a + 64))), sc(g0 + 4));
+          const __m256i p3 = _mm256_madd_epi16(_mm256_maddubs_epi16(q3, _mm256_set1_epi32(load_i32(a + 96))), sc(g0 + 6));
+          sums[t] = _mm256_add_epi32(sums[t], _mm256_add_epi32(_mm256_add_epi32(p0, p1), _mm256_add_epi32(p2, p3)));
+        }
+      }
+      const __m256 d = _mm256_cvtph_ps(load_128(col));
+      for (int t = 0; t < NT; ++t) {
+        __m256i centre = _mm256_setzero_si256();  // lane r: sum_g scales[g] * sum(a_g) of row r
+        for (int p = 0; p < 8; ++p)
+          centre = _mm256_add_epi32(centre, _mm256_madd_epi16(_mm256_load_si256(reinterpret_cast<const __m256i*>(pair_mem[p])),
+                                                              _mm256_set1_epi32(load_i32(reinterpret_cast<const uint8_t*>(xb[t][b].bsums + 2 * p)))));
+        const __m256i v = _mm256_sub_epi32(sums[t], _mm256_slli_epi32(centre, 5));
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(v), _mm256_mul_ps(d, _mm256_set1_ps(xb[t][b].d)), acc[t]);
+      }
+    }
+    for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * y_stride + r0, acc[t]);
+  }
+}
+
+void gemv_q6_K_interleaved(const uint8_t* w, size_t, int64_t n_rows, const void* x, int64_t n_cols,
+                           float* y) {
+  q6_K_interleaved<1>(w, n_rows, static_cast<const uint8_t*>(x), 0, n_cols, y, 0);
+}
+
+void gemm_q6_K_interleaved(const uint8_t* w, size_t, int64_t n_rows, const void* x, size_t x_stride,
+                           int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
+  const uint8_t* xt = static_cast<const uint8_t*>(x);
+  in_token_groups(n_tokens, [&](auto group, int t) {
+    q6_K_interleaved<decltype(group)::value>(w, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride,
+                                             y_stride);
+  });
+}
+
 }  // namespace
 
 void register_interleaved_kernels(KernelTable& table) {
@@ -441,6 +534,10 @@ void register_interleaved_kernels(KernelTable& table) {
   q5_k.gemm_interleaved = gemm_q5_K_interleaved;
   q5_k.prefer_interleaved = true;
   q4_k.prefer_interleaved = true;
+  TypeKernels& q6_k = table.weights[static_cast<uint32_t>(DType::Q6_K)];
+  q6_k.gemv_interleaved = gemv_q6_K_interleaved;
+  q6_k.gemm_interleaved = gemm_q6_K_interleaved;
+  q6_k.prefer_interleaved = true;
 }
 
 }  // namespace avx2
