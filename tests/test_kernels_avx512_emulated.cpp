@@ -428,7 +428,10 @@ TEST_CASE("shared: with scalar float kernels, the emulated AVX-512 quantized ker
   KernelTable hybrid = emulated_table();
   const KernelTable& scalar = *kernel_table_for(Isa::Scalar);
   for (DType t : {DType::F32, DType::F16, DType::BF16}) hybrid.weights[static_cast<uint32_t>(t)] = scalar.weights[static_cast<uint32_t>(t)];
-  for (uint32_t i = 0; i < kDTypeCount; ++i) hybrid.row_sum[i] = scalar.row_sum[i];
+  for (uint32_t i = 0; i < kDTypeCount; ++i) {
+    hybrid.row_sum[i] = scalar.row_sum[i];
+    hybrid.row_sum_heads[i] = scalar.row_sum_heads[i];
+  }
   hybrid.dot_f32 = scalar.dot_f32;
   hybrid.axpy_f32 = scalar.axpy_f32;
   for (const std::string type : {"Q8_0", "Q4_0", "Q4_K_M", "Q5_K_M", "Q6_K"}) {

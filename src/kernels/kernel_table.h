@@ -24,6 +24,11 @@ using GemmFn = void (*)(const uint8_t* w, size_t row_bytes, int64_t n_rows, cons
 // one call per head instead of one per position.
 using RowSumFn = void (*)(const float* a, const uint8_t* rows, size_t row_bytes, int64_t n_rows,
                           int64_t n, float* y);
+// RowSumFn for n_heads weight rows at once (head h: a + h * a_stride, y + h * y_stride), each
+// cache row loaded once for all heads: the query heads of a GQA group over their shared V rows.
+// Every output is bit-identical to a RowSumFn call for its head.
+using RowSumHeadsFn = void (*)(const float* a, size_t a_stride, int n_heads, const uint8_t* rows,
+                               size_t row_bytes, int64_t n_rows, int64_t n, float* y, size_t y_stride);
 // Converts n f32 activations to an activation format (Q8_0, Q8_K); n is a multiple of its block.
 using QuantizeActFn = void (*)(const float* x, void* out, int64_t n);
 
@@ -55,6 +60,7 @@ struct KernelTable {
   // y[i] += a * x[i]
   void (*axpy_f32)(float a, const float* x, float* y, int64_t n) = nullptr;
   RowSumFn row_sum[kDTypeCount] = {};  // indexed by KV cache type; nullptr: not a cache type
+  RowSumHeadsFn row_sum_heads[kDTypeCount] = {};  // nullptr: row_sum once per head
 };
 
 // Each ISA fills in the entries it accelerates on top of a copy of the scalar table.

@@ -147,8 +147,17 @@ void llama_forward(const Model& m, const ForwardToken* tokens, int n, const int*
         float* att = scores + static_cast<size_t>(g) * b.n_ctx;
         for (int p = 0; p < n_rows; ++p) att[p] *= attn_scale;
         softmax(att, n_rows);
-        float* out = row(b.attn_out, t, q_dim) + (static_cast<size_t>(kvh) * group + g) * hd;
-        kt.row_sum[static_cast<uint32_t>(cache.type_v)](att, vbase, cache.v_row_bytes, n_rows, hd, out);
+      }
+      // P.V: the group's heads in one pass over the value rows where the cache type has that
+      // kernel (the same bits as one row_sum per head).
+      float* out = row(b.attn_out, t, q_dim) + static_cast<size_t>(kvh) * group * hd;
+      const RowSumHeadsFn heads = kt.row_sum_heads[static_cast<uint32_t>(cache.type_v)];
+      if (heads != nullptr) {
+        heads(scores, b.n_ctx, group, vbase, cache.v_row_bytes, n_rows, hd, out, static_cast<size_t>(hd));
+      } else {
+        for (int g = 0; g < group; ++g)
+          kt.row_sum[static_cast<uint32_t>(cache.type_v)](scores + static_cast<size_t>(g) * b.n_ctx, vbase,
+                                                         cache.v_row_bytes, n_rows, hd, out + static_cast<size_t>(g) * hd);
       }
     };
     // Small attention work is done by the caller alone (see kMinParallelBytes in matmul.cpp).
