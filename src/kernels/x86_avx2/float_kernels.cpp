@@ -13,12 +13,13 @@ namespace loam {
 namespace avx2 {
 namespace {
 
-// gemm's register tile: 3 weight rows against 2 activation rows. Its 12 accumulators, 3 weight
-// vectors and an activation vector fill the 16 registers, and 10 loads feed 12 fused
-// multiply-adds. Measured on the AVX2 EPYC (one thread, 16-32 rows of 2048-5632 F16 columns):
-// 34 GMAC/s, against 24 for 1 x 4 (the previous tile; 19 without column blocks), 23 for 2 x 3
-// and 1 x 6, 25 for 4 x 2.
-constexpr int kGemmRows = 3, kGemmTokens = 2;
+// gemm's register tile for long rows: 4 weight rows against 3 activation rows, one of dot_rows'
+// two accumulators at a time (dot_tile_half). Its 12 accumulators, 3 activation vectors and a
+// weight vector fill the 16 registers, and 7 loads feed 12 fused multiply-adds. Measured on the
+// AVX2 EPYC (one thread, 32 rows x 2048 and 16 x 5632 F16 columns, 512 activation rows): 41
+// GMAC/s with 1024-column blocks (39 with 512, 31 with 2048), 39 for 3 x 4, 34 for the previous
+// tile (3 x 2 with both accumulators at once: 10 loads per 12); the core's FMA peak is 51.
+constexpr int kGemmRows = 4, kGemmTokens = 3;
 constexpr int64_t kShortRow = 256;  // columns up to which gemm_short_rows is used instead
 
 struct LoadF32 {
@@ -94,16 +95,15 @@ void gemv(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int
   for (; r < n_rows; ++r) dot_rows<L, 1>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
 }
 
-// R weight rows (row_bytes apart) against G activation rows (x + g * xs floats): columns
-// [i, end) added into the pairs' accumulators acc0/acc1 [R][G], in dot_rows' operations and
-// order. `i` is a multiple of 16 and so is `end` unless it is n, the rows' length: only the range
-// that ends the rows takes the last 8 columns and the tail, so rows cut into such ranges are added
-// exactly as in one pass. Each weight vector is loaded and converted once for the G activation
-// rows, each activation vector once for the R weight rows.
+// R weight rows (row_bytes apart) of n columns against G activation rows (x + g * xs floats),
+// added into the pairs' accumulators acc0/acc1 [R][G] in dot_rows' operations and order. Each
+// weight vector is loaded and converted once for the G activation rows, each activation vector
+// once for the R weight rows.
 template <class L, int R, int G>
-inline void dot_tile_range(const uint8_t* w, size_t row_bytes, const float* x, size_t xs, int64_t i,
-                           int64_t end, int64_t n, __m256 acc0[R][G], __m256 acc1[R][G]) {
-  for (; i + 16 <= end; i += 16) {
+inline void dot_tile(const uint8_t* w, size_t row_bytes, const float* x, size_t xs, int64_t n,
+                     __m256 acc0[R][G], __m256 acc1[R][G]) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
     __m256 wv[R];
     for (int r = 0; r < R; ++r) wv[r] = L::full(w + r * row_bytes + i * L::kBytes);
     for (int g = 0; g < G; ++g) {
@@ -116,7 +116,6 @@ inline void dot_tile_range(const uint8_t* w, size_t row_bytes, const float* x, s
       for (int r = 0; r < R; ++r) acc1[r][g] = _mm256_fmadd_ps(wv[r], xv, acc1[r][g]);
     }
   }
-  if (end != n) return;
   if (i + 8 <= n) {
     for (int r = 0; r < R; ++r) {
       const __m256 wa = L::full(w + r * row_bytes + i * L::kBytes);
@@ -154,44 +153,109 @@ inline void finish_tile(const __m256 acc0[R][G], const __m256 acc1[R][G], float*
   }
 }
 
-// Columns per pass when rows are long: G activation rows of 512 floats (4 KiB for G = 2) stay in
-// L1 while every row of a band goes through them (whole rows of 2048-5632 floats came from L2).
-constexpr int64_t kColumnBlock = 512;
-constexpr int64_t kBandRows = 32;  // rows whose accumulators are kept across column blocks
-
-// Rows [0, n_rows) against G activation rows, R rows at a time (then one at a time): every
-// (row, activation) pair goes through dot_rows' operations in dot_rows' order, so every result
-// equals gemv's bit for bit. Long rows go in column blocks, a band of rows at a time, with the
-// band's accumulators kept in memory between blocks (their sequence of operations is unchanged).
+// Rows [0, n_rows) against G activation rows, R weight rows at a time (n_rows a multiple of R):
+// every (row, activation) pair goes through dot_rows' operations in dot_rows' order, so every
+// result equals gemv's bit for bit. Used for short rows only (at most kShortRow columns, in L1).
 template <class L, int R, int G>
 inline void rows_tile(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* x, size_t xs,
                       int64_t n, float* y, size_t ys) {
+  for (int64_t row = 0; row + R <= n_rows; row += R) {
+    __m256 acc0[R][G], acc1[R][G];
+    for (int r = 0; r < R; ++r)
+      for (int g = 0; g < G; ++g) acc0[r][g] = acc1[r][g] = _mm256_setzero_ps();
+    dot_tile<L, R, G>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, n, acc0, acc1);
+    finish_tile<R, G>(acc0, acc1, y + row, ys);
+  }
+}
+
+// One of dot_rows' two accumulators for R rows against G activation rows: half H (0: the first 8
+// of every 16 columns and the 8 that may follow the last 16; 1: the second 8 and the zero-padded
+// tail), columns [i, end) in dot_rows' order. Two passes over a column block, one per half, hold
+// 12 accumulators for 4 activation rows x 3 weight rows where both halves at once held them for
+// 2 x 3: 7 loads feed 12 fused multiply-adds instead of 10. The second pass reads the block's
+// weights from L1.
+template <class L, int R, int G, int H>
+inline void dot_tile_half(const uint8_t* w, size_t row_bytes, const float* x, size_t xs, int64_t i,
+                          int64_t end, int64_t n, __m256 acc[R][G]) {
+  for (; i + 16 <= end; i += 16) {
+    const int64_t c = i + 8 * H;
+    if constexpr (R <= G) {  // the R weight vectors in registers, one activation vector at a time
+      __m256 wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = L::full(w + r * row_bytes + c * L::kBytes);
+      for (int g = 0; g < G; ++g) {
+        const __m256 xv = _mm256_loadu_ps(x + g * xs + c);
+        for (int r = 0; r < R; ++r) acc[r][g] = _mm256_fmadd_ps(wv[r], xv, acc[r][g]);
+      }
+    } else {  // the G activation vectors in registers, one weight vector at a time
+      __m256 xv[G];
+      for (int g = 0; g < G; ++g) xv[g] = _mm256_loadu_ps(x + g * xs + c);
+      for (int r = 0; r < R; ++r) {
+        const __m256 wv = L::full(w + r * row_bytes + c * L::kBytes);
+        for (int g = 0; g < G; ++g) acc[r][g] = _mm256_fmadd_ps(wv, xv[g], acc[r][g]);
+      }
+    }
+  }
+  if (end != n) return;
+  if (i + 8 <= n) {
+    if (H == 0) {
+      for (int r = 0; r < R; ++r) {
+        const __m256 wa = L::full(w + r * row_bytes + i * L::kBytes);
+        for (int g = 0; g < G; ++g) acc[r][g] = _mm256_fmadd_ps(wa, _mm256_loadu_ps(x + g * xs + i), acc[r][g]);
+      }
+    }
+    i += 8;
+  }
+  if (H == 0 || i >= n) return;
+  const int64_t left = n - i;
+  alignas(32) float xt[G][8] = {};
+  for (int g = 0; g < G; ++g) std::memcpy(xt[g], x + g * xs + i, left * sizeof(float));
+  for (int r = 0; r < R; ++r) {
+    alignas(32) uint8_t wt[32] = {0};
+    std::memcpy(wt, w + r * row_bytes + i * L::kBytes, left * L::kBytes);
+    const __m256 wa = L::full(wt);
+    for (int g = 0; g < G; ++g) acc[r][g] = _mm256_fmadd_ps(wa, _mm256_load_ps(xt[g]), acc[r][g]);
+  }
+}
+
+// Columns per pass: G activation rows of 1024 floats (12 KiB for G = 3) stay in L1 while every
+// row of a band goes through them (whole rows of 2048-5632 floats came from L2).
+constexpr int64_t kColumnBlock = 1024;
+constexpr int64_t kBandRows = 32;  // rows whose accumulators are kept across column blocks
+
+// Long rows [0, n_rows) against G activation rows, R rows at a time (then one at a time), in
+// column blocks, a band of rows at a time, each block in two passes (dot_tile_half). The band's
+// accumulators wait in memory between passes; the operations on each are dot_rows', in its order,
+// so every result equals gemv's bit for bit.
+template <class L, int R, int G>
+inline void rows_tile_long(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* x,
+                           size_t xs, int64_t n, float* y, size_t ys) {
   auto band_rows = [&](int64_t r0, int64_t band, auto rows_tag) {
     constexpr int RT = decltype(rows_tag)::value;
-    alignas(32) float state[kBandRows / RT][2][RT][G][8];  // [tile of the band][acc0 / acc1][row][act]
-    const bool blocked = n > kColumnBlock;
-    if (blocked) std::memset(state, 0, sizeof(state[0]) * static_cast<size_t>(band / RT));
+    alignas(32) float state[kBandRows / RT][2][RT][G][8];  // [tile of the band][half][row][act]
+    auto pass = [&](int64_t k, int64_t c0, int64_t c1, auto half_tag) {
+      constexpr int H = decltype(half_tag)::value;
+      __m256 acc[RT][G];
+      for (int r = 0; r < RT; ++r)
+        for (int g = 0; g < G; ++g) acc[r][g] = c0 == 0 ? _mm256_setzero_ps() : _mm256_load_ps(state[k][H][r][g]);
+      dot_tile_half<L, RT, G, H>(w + static_cast<size_t>(r0 + k * RT) * row_bytes, row_bytes, x, xs, c0, c1, n, acc);
+      for (int r = 0; r < RT; ++r)
+        for (int g = 0; g < G; ++g) _mm256_store_ps(state[k][H][r][g], acc[r][g]);
+    };
     for (int64_t c0 = 0; c0 < n; c0 += kColumnBlock) {
       const int64_t c1 = n - c0 <= kColumnBlock ? n : c0 + kColumnBlock;
       for (int64_t k = 0; k < band / RT; ++k) {
-        __m256 acc0[RT][G], acc1[RT][G];
-        for (int r = 0; r < RT; ++r)
-          for (int g = 0; g < G; ++g) {
-            acc0[r][g] = blocked ? _mm256_load_ps(state[k][0][r][g]) : _mm256_setzero_ps();
-            acc1[r][g] = blocked ? _mm256_load_ps(state[k][1][r][g]) : _mm256_setzero_ps();
-          }
-        const int64_t row = r0 + k * RT;
-        dot_tile_range<L, RT, G>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, c0, c1, n, acc0, acc1);
-        if (c1 == n) {
-          finish_tile<RT, G>(acc0, acc1, y + row, ys);
-          continue;
-        }
-        for (int r = 0; r < RT; ++r)
-          for (int g = 0; g < G; ++g) {
-            _mm256_store_ps(state[k][0][r][g], acc0[r][g]);
-            _mm256_store_ps(state[k][1][r][g], acc1[r][g]);
-          }
+        pass(k, c0, c1, std::integral_constant<int, 0>());
+        pass(k, c0, c1, std::integral_constant<int, 1>());
       }
+    }
+    for (int64_t k = 0; k < band / RT; ++k) {
+      __m256 acc0[RT][G], acc1[RT][G];
+      for (int r = 0; r < RT; ++r)
+        for (int g = 0; g < G; ++g) {
+          acc0[r][g] = _mm256_load_ps(state[k][0][r][g]);
+          acc1[r][g] = _mm256_load_ps(state[k][1][r][g]);
+        }
+      finish_tile<RT, G>(acc0, acc1, y + r0 + k * RT, ys);
     }
   };
   const int64_t tiled = n_rows - n_rows % R, band_step = kBandRows / R * R;
@@ -221,7 +285,9 @@ void gemm_short_rows(const uint8_t* w, size_t row_bytes, int64_t n_rows, const f
   }
 }
 
-// GemmFn: activation rows in pairs against kGemmRows weight rows at a time, then the odd one.
+// GemmFn: activation rows kGemmTokens at a time against kGemmRows weight rows at a time; the
+// rows left over go in pairs, so that a lone row (a 64-token step leaves one) is never run by
+// itself: 4 left are 2 + 2, since one activation row keeps only 4 accumulators busy.
 template <class L>
 void gemm(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, size_t x_stride,
           int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
@@ -231,13 +297,16 @@ void gemm(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, siz
     gemm_short_rows<L>(w, row_bytes, n_rows, xf, xs, n_tokens, n_cols, y, y_stride);
     return;
   }
-  for (int t = 0; t < n_tokens; t += kGemmTokens) {
+  static_assert(kGemmTokens == 3, "the grouping below is written for groups of 3");
+  for (int t = 0; t < n_tokens;) {
     const float* xt = xf + static_cast<size_t>(t) * xs;
     float* yt = y + static_cast<size_t>(t) * y_stride;
-    if (n_tokens - t >= kGemmTokens)
-      rows_tile<L, kGemmRows, kGemmTokens>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
-    else
-      rows_tile<L, kGemmRows, 1>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
+    const int left = n_tokens - t;
+    const int group = left == 4 || left == 2 ? 2 : left == 1 ? 1 : 3;
+    if (group == 3) rows_tile_long<L, kGemmRows, 3>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
+    if (group == 2) rows_tile_long<L, kGemmRows, 2>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
+    if (group == 1) rows_tile_long<L, kGemmRows, 1>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
+    t += group;
   }
 }
 
