@@ -101,6 +101,20 @@ TEST_CASE("scalar row_sum on hand-computed rows of each cache type") {
   for (int i = 0; i < 32; ++i) CHECK_EQ(y32[i], static_cast<float>(i + 6));
 }
 
+namespace {
+
+// Element i of row r of F32 or F16 cache rows (row_bytes apart) set to v (rounded for F16).
+void put_cache_value(DType type, std::vector<uint8_t>& rows, size_t row_bytes, int64_t r, int64_t i, float v) {
+  if (type == DType::F32) {
+    std::memcpy(&rows[r * row_bytes + 4 * i], &v, 4);
+  } else {
+    const uint16_t h = fp32_to_fp16(v);
+    std::memcpy(&rows[r * row_bytes + 2 * i], &h, 2);
+  }
+}
+
+}  // namespace
+
 TEST_CASE("SIMD row_sum equals scalar within float rounding, odd lengths and strides") {
   const auto isas = kernel_checks::simd_isas();
   if (isas.empty()) SKIP("this CPU runs no SIMD kernel set of this build");
@@ -119,12 +133,7 @@ TEST_CASE("SIMD row_sum equals scalar within float rounding, odd lengths and str
           for (int64_t r = 0; r < n_rows; ++r)
             for (int64_t i = 0; i < n + 5; ++i) {
               const float v = dist(rng);
-              if (type == DType::F32) {
-                std::memcpy(&rows[r * row_bytes + 4 * i], &v, 4);
-              } else {
-                const uint16_t h = fp32_to_fp16(v);
-                std::memcpy(&rows[r * row_bytes + 2 * i], &h, 2);
-              }
+              put_cache_value(type, rows, row_bytes, r, i, v);
               if (i < n) abs_sum[i] += a[r] * std::fabs(v) * 1.01f;
             }
           std::vector<float> y1(n), y2(n);
@@ -156,15 +165,7 @@ TEST_CASE("row_sum_heads gives every head its row_sum result bit for bit") {
             const size_t a_stride = static_cast<size_t>(n_rows) + 2, y_stride = static_cast<size_t>(n) + 1;
             std::vector<uint8_t> rows(row_bytes * n_rows);
             for (int64_t r = 0; r < n_rows; ++r)
-              for (int64_t i = 0; i < n + 3; ++i) {
-                const float v = dist(rng);
-                if (type == DType::F32) {
-                  std::memcpy(&rows[r * row_bytes + 4 * i], &v, 4);
-                } else {
-                  const uint16_t h = fp32_to_fp16(v);
-                  std::memcpy(&rows[r * row_bytes + 2 * i], &h, 2);
-                }
-              }
+              for (int64_t i = 0; i < n + 3; ++i) put_cache_value(type, rows, row_bytes, r, i, dist(rng));
             std::vector<float> a(a_stride * n_heads);
             for (float& v : a) v = std::fabs(dist(rng));
             std::vector<float> got(y_stride * n_heads, -7.0f), want(static_cast<size_t>(n));

@@ -191,21 +191,6 @@ void q8_0_interleaved(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t
   }
 }
 
-void gemv_q8_0_interleaved(const uint8_t* w, size_t, int64_t n_rows, const void* x, int64_t n_cols,
-                           float* y) {
-  q8_0_interleaved<1>(w, n_rows, static_cast<const uint8_t*>(x), 0, n_cols, y, 0);
-}
-
-// On Q8_0 prompts (pp512, AVX2 EPYC) groups of 4 tokens measured 79 tok/s, of 6 and 8 80-81
-// (gemv per token: 70).
-void gemm_q8_0_interleaved(const uint8_t* w, size_t, int64_t n_rows, const void* x, size_t x_stride,
-                           int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
-  const uint8_t* xt = static_cast<const uint8_t*>(x);
-  in_token_groups(n_tokens, [&](auto group, int t) {
-    q8_0_interleaved<decltype(group)::value>(w, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
-  });
-}
-
 // Q4_K: per group and super-block column, each 32-byte run holds 4 code bytes of every row: its low
 // nibbles are elements of sub-block 2c, its high nibbles of sub-block 2c+1, so the products of the
 // two go to separate int16 accumulators (8 runs per sub-block: at most 8 x 2 x 15 x 128 = 30720),
@@ -327,8 +312,8 @@ inline __m256i fifth_bit(__m256i v, __m256i bit4) {
 // every NT gives the same bits. Past NT = 1 the 8 float accumulators per token (touched once per run
 // and block) live on the stack; the per-token integer sums of a run stay in registers.
 template <int NT>
-void q5_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x,
-                      size_t x_stride, int64_t n_cols, float* y, size_t y_stride) {
+void q5_K_interleaved(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t x_stride, int64_t n_cols,
+                      float* y, size_t y_stride) {
   const int64_t n_blocks = n_cols / kQKK;
   const size_t group_bytes = static_cast<size_t>(n_blocks) * kQ5_KColumn;
   const __m256i low_nibbles = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
@@ -405,21 +390,6 @@ void q5_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const 
     for (int t = 0; t < NT; ++t)
       _mm256_storeu_ps(y + t * y_stride + r0, _mm256_add_ps(sum_lanes_in_order(acc[t]), acc_min[t]));
   }
-}
-
-void gemv_q5_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
-                           int64_t n_cols, float* y) {
-  q5_K_interleaved<1>(w, row_bytes, n_rows, static_cast<const uint8_t*>(x), 0, n_cols, y, 0);
-}
-
-// On Q5_K_M prompts (pp512, AVX2 EPYC) groups of 6 tokens measured 92 tok/s, of 8 91, of 4 88.
-void gemm_q5_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x,
-                           size_t x_stride, int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
-  const uint8_t* xt = static_cast<const uint8_t*>(x);
-  in_token_groups(n_tokens, [&](auto group, int t) {
-    q5_K_interleaved<decltype(group)::value>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols,
-                                                y + t * y_stride, y_stride);
-  });
 }
 
 // Q6_K: per step s = 8h + i, three runs give codes of elements 128h + 32k + 4i .. +3 of all 8 rows
@@ -501,17 +471,40 @@ void q6_K_interleaved(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t
   }
 }
 
-void gemv_q6_K_interleaved(const uint8_t* w, size_t, int64_t n_rows, const void* x, int64_t n_cols,
-                           float* y) {
-  q6_K_interleaved<1>(w, n_rows, static_cast<const uint8_t*>(x), 0, n_cols, y, 0);
+// The kernels whose per-token float accumulators live on the stack, as K::run<NT>(w, n_rows, x,
+// x_stride, n_cols, y, y_stride); their gemv is run<1>, their gemm takes tokens in_token_groups.
+// Measured on prompts (pp512, AVX2 EPYC): Q8_0 in groups of 4 tokens 79 tok/s, of 6 and 8 80-81
+// (gemv per token: 70); Q5_K_M in groups of 4 88, of 6 92, of 8 91.
+struct Q8_0Run {
+  template <int NT>
+  static void run(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t xs, int64_t n_cols, float* y, size_t ys) {
+    q8_0_interleaved<NT>(w, n_rows, x, xs, n_cols, y, ys);
+  }
+};
+struct Q5_KRun {
+  template <int NT>
+  static void run(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t xs, int64_t n_cols, float* y, size_t ys) {
+    q5_K_interleaved<NT>(w, n_rows, x, xs, n_cols, y, ys);
+  }
+};
+struct Q6_KRun {
+  template <int NT>
+  static void run(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t xs, int64_t n_cols, float* y, size_t ys) {
+    q6_K_interleaved<NT>(w, n_rows, x, xs, n_cols, y, ys);
+  }
+};
+
+template <class K>
+void gemv_grouped(const uint8_t* w, size_t, int64_t n_rows, const void* x, int64_t n_cols, float* y) {
+  K::template run<1>(w, n_rows, static_cast<const uint8_t*>(x), 0, n_cols, y, 0);
 }
 
-void gemm_q6_K_interleaved(const uint8_t* w, size_t, int64_t n_rows, const void* x, size_t x_stride,
-                           int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
+template <class K>
+void gemm_grouped(const uint8_t* w, size_t, int64_t n_rows, const void* x, size_t x_stride, int n_tokens,
+                  int64_t n_cols, float* y, size_t y_stride) {
   const uint8_t* xt = static_cast<const uint8_t*>(x);
   in_token_groups(n_tokens, [&](auto group, int t) {
-    q6_K_interleaved<decltype(group)::value>(w, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride,
-                                             y_stride);
+    K::template run<decltype(group)::value>(w, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
   });
 }
 
@@ -519,8 +512,8 @@ void gemm_q6_K_interleaved(const uint8_t* w, size_t, int64_t n_rows, const void*
 
 void register_interleaved_kernels(KernelTable& table) {
   TypeKernels& q8_0 = table.weights[static_cast<uint32_t>(DType::Q8_0)];
-  q8_0.gemv_interleaved = gemv_q8_0_interleaved;
-  q8_0.gemm_interleaved = gemm_q8_0_interleaved;
+  q8_0.gemv_interleaved = gemv_grouped<Q8_0Run>;
+  q8_0.gemm_interleaved = gemm_grouped<Q8_0Run>;
   q8_0.prefer_interleaved = true;
   TypeKernels& q4_0 = table.weights[static_cast<uint32_t>(DType::Q4_0)];
   q4_0.gemv_interleaved = gemv_q4_0_interleaved;
@@ -530,13 +523,13 @@ void register_interleaved_kernels(KernelTable& table) {
   q4_k.gemv_interleaved = gemv_q4_K_interleaved;
   q4_k.gemm_interleaved = gemm_q4_K_interleaved;
   TypeKernels& q5_k = table.weights[static_cast<uint32_t>(DType::Q5_K)];
-  q5_k.gemv_interleaved = gemv_q5_K_interleaved;
-  q5_k.gemm_interleaved = gemm_q5_K_interleaved;
+  q5_k.gemv_interleaved = gemv_grouped<Q5_KRun>;
+  q5_k.gemm_interleaved = gemm_grouped<Q5_KRun>;
   q5_k.prefer_interleaved = true;
   q4_k.prefer_interleaved = true;
   TypeKernels& q6_k = table.weights[static_cast<uint32_t>(DType::Q6_K)];
-  q6_k.gemv_interleaved = gemv_q6_K_interleaved;
-  q6_k.gemm_interleaved = gemm_q6_K_interleaved;
+  q6_k.gemv_interleaved = gemv_grouped<Q6_KRun>;
+  q6_k.gemm_interleaved = gemm_grouped<Q6_KRun>;
   q6_k.prefer_interleaved = true;
 }
 
