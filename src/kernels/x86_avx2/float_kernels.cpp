@@ -383,19 +383,25 @@ inline void row_sum_heads_tile(const float* a, size_t a_stride, const uint8_t* r
 }
 
 // RowSumHeadsFn: up to 8 heads per pass over the rows (8 accumulators, the row's values and a
-// broadcast weight fill 10 registers); row_sum for the last n % 8 outputs.
+// broadcast weight fill 10 registers); row_sum for the last n % 8 outputs. Fewer than 4 heads
+// (models without grouped-query attention have 1 per group) go through row_sum one by one: its 4
+// accumulators per pass keep the fused multiply-adds flowing, where 1-3 chains of them wait on
+// each other's latency (Llama 2 7B-shaped Q4_0 pp512 15.8 -> 16.6 tok/s, medians of 4 alternating
+// runs, AVX2 EPYC).
 template <class L>
 void row_sum_heads(const float* a, size_t a_stride, int n_heads, const uint8_t* rows, size_t row_bytes,
                    int64_t n_rows, int64_t n, float* y, size_t y_stride) {
   const int64_t full = n - n % 8;
+  int tiled_heads = n_heads;  // heads [0, tiled_heads) go through the tiles, the rest through row_sum
   for (int h0 = 0; h0 < n_heads; h0 += 8) {
+    if (n_heads - h0 < 4) {
+      tiled_heads = h0;
+      break;
+    }
     const float* ah = a + h0 * a_stride;
     float* yh = y + h0 * y_stride;
     for (int64_t i = 0; i < full; i += 8) {
       switch (n_heads - h0) {
-        case 1: row_sum_heads_tile<L, 1>(ah, a_stride, rows, row_bytes, n_rows, i, yh, y_stride); break;
-        case 2: row_sum_heads_tile<L, 2>(ah, a_stride, rows, row_bytes, n_rows, i, yh, y_stride); break;
-        case 3: row_sum_heads_tile<L, 3>(ah, a_stride, rows, row_bytes, n_rows, i, yh, y_stride); break;
         case 4: row_sum_heads_tile<L, 4>(ah, a_stride, rows, row_bytes, n_rows, i, yh, y_stride); break;
         case 5: row_sum_heads_tile<L, 5>(ah, a_stride, rows, row_bytes, n_rows, i, yh, y_stride); break;
         case 6: row_sum_heads_tile<L, 6>(ah, a_stride, rows, row_bytes, n_rows, i, yh, y_stride); break;
@@ -405,8 +411,9 @@ void row_sum_heads(const float* a, size_t a_stride, int n_heads, const uint8_t* 
     }
   }
   if (full < n)
-    for (int h = 0; h < n_heads; ++h)
+    for (int h = 0; h < tiled_heads; ++h)
       row_sum<L>(a + h * a_stride, rows + full * L::kBytes, row_bytes, n_rows, n - full, y + h * y_stride + full);
+  for (int h = tiled_heads; h < n_heads; ++h) row_sum<L>(a + h * a_stride, rows, row_bytes, n_rows, n, y + h * y_stride);
 }
 
 }  // namespace
