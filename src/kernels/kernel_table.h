@@ -29,6 +29,11 @@ using RowSumFn = void (*)(const float* a, const uint8_t* rows, size_t row_bytes,
 // Every output is bit-identical to a RowSumFn call for its head.
 using RowSumHeadsFn = void (*)(const float* a, size_t a_stride, int n_heads, const uint8_t* rows,
                                size_t row_bytes, int64_t n_rows, int64_t n, float* y, size_t y_stride);
+// x[0..n) = softmax(scale * x[0..n)) in place: attention's scores of one query head.
+using SoftmaxFn = void (*)(float* x, int64_t n, float scale);
+// gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g): the feed-forward's activation. Each
+// result depends on its own two inputs only (so not on how the rows are split among threads).
+using SwigluFn = void (*)(float* gate, const float* up, int64_t n);
 // Converts n f32 activations to an activation format (Q8_0, Q8_K); n is a multiple of its block.
 using QuantizeActFn = void (*)(const float* x, void* out, int64_t n);
 
@@ -61,6 +66,10 @@ struct KernelTable {
   void (*axpy_f32)(float a, const float* x, float* y, int64_t n) = nullptr;
   RowSumFn row_sum[kDTypeCount] = {};  // indexed by KV cache type; nullptr: not a cache type
   RowSumHeadsFn row_sum_heads[kDTypeCount] = {};  // nullptr: row_sum once per head
+  // The exponentials of the forward pass. Scalar: glibc's expf (model/ops.h); SIMD sets may use
+  // their own vector exp, within a stated tolerance of it (test_kernels_activation).
+  SoftmaxFn softmax = nullptr;
+  SwigluFn swiglu = nullptr;
 };
 
 // Each ISA fills in the entries it accelerates on top of a copy of the scalar table.

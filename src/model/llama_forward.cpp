@@ -143,11 +143,7 @@ void llama_forward(const Model& m, const ForwardToken* tokens, int n, const int*
           key_kernels.gemv(kbase, cache.k_row_bytes, n_rows, query, hd, scores + static_cast<size_t>(g) * b.n_ctx);
         }
       }
-      for (int g = 0; g < group; ++g) {
-        float* att = scores + static_cast<size_t>(g) * b.n_ctx;
-        for (int p = 0; p < n_rows; ++p) att[p] *= attn_scale;
-        softmax(att, n_rows);
-      }
+      for (int g = 0; g < group; ++g) kt.softmax(scores + static_cast<size_t>(g) * b.n_ctx, n_rows, attn_scale);
       // P.V: the group's heads in one pass over the value rows where the cache type has that
       // kernel (the same bits as one row_sum per head).
       float* out = row(b.attn_out, t, q_dim) + static_cast<size_t>(kvh) * group * hd;
@@ -177,7 +173,7 @@ void llama_forward(const Model& m, const ForwardToken* tokens, int n, const int*
                                   {&L.ffn_up, b.xn.data(), b.up.data()}};
     matmul(pool, gate_up, 2, n, b.act_scratch);
     for_pieces(pool, static_cast<int64_t>(n) * c.n_ff, kSwigluGrain, [&](int64_t i0, int64_t i1) {
-      swiglu(b.gate.data() + i0, b.up.data() + i0, static_cast<int>(i1 - i0));
+      kt.swiglu(b.gate.data() + i0, b.up.data() + i0, i1 - i0);
     });
     const MatmulJob down = {&L.ffn_down, b.gate.data(), b.xn.data()};
     matmul(pool, &down, 1, n, b.act_scratch);

@@ -5,6 +5,7 @@
 
 #include "core/fp16.h"
 #include "kernels/kernel_table.h"
+#include "model/ops.h"
 #include "quant/blocks.h"
 
 namespace loam {
@@ -25,6 +26,15 @@ float dot_generic(const Load& load_w, const float* x, int64_t n) {
 float dot_f32(const float* a, const float* b, int64_t n) {
   return dot_generic([a](int64_t i) { return a[i]; }, b, n);
 }
+
+// The reference exponentials: model/ops.h's softmax and swiglu (glibc's expf), which the
+// hand-computed tests in test_ops check. The scale is applied first, as its own rounding.
+void softmax_scaled(float* x, int64_t n, float scale) {
+  for (int64_t i = 0; i < n; ++i) x[i] *= scale;
+  softmax(x, static_cast<int>(n));
+}
+
+void swiglu_rows(float* gate, const float* up, int64_t n) { swiglu(gate, up, static_cast<int>(n)); }
 
 void axpy_f32(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
@@ -132,6 +142,8 @@ void register_scalar_float_kernels(KernelTable& table) {
   table.row_sum[static_cast<uint32_t>(DType::F32)] = row_sum_f32;
   table.row_sum[static_cast<uint32_t>(DType::F16)] = row_sum_f16;
   table.row_sum[static_cast<uint32_t>(DType::Q8_0)] = row_sum_q8_0;
+  table.softmax = softmax_scaled;
+  table.swiglu = swiglu_rows;
 }
 
 }  // namespace loam
