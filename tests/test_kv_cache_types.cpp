@@ -157,10 +157,11 @@ TEST_CASE("row_sum_heads gives every head its row_sum result bit for bit") {
       const RowSumHeadsFn heads = k.row_sum_heads[static_cast<uint32_t>(type)];
       if (heads == nullptr) continue;
       ++tables_with_kernel;
-      // Head counts around the 8 per pass, outputs with and without a tail past the last 8.
-      for (int n_heads : {1, 3, 8, 9, 11}) {
-        for (int64_t n : {3, 8, 64, 77}) {
-          for (int64_t n_rows : {1, 5, 37}) {
+      // Head counts 1-11; outputs in 64-, 32- and 8-value pieces and a tail (109 = 64 + 32 + 8 + 5);
+      // rows in one block, in several and in a partial last one (AVX2: blocks of 32).
+      for (int n_heads : {1, 3, 4, 6, 8, 9, 11}) {
+        for (int64_t n : {3, 8, 64, 77, 109}) {
+          for (int64_t n_rows : {1, 5, 37, 64, 150}) {
             const size_t row_bytes = dtype_row_bytes(type, n + 3);  // rows wider than n
             const size_t a_stride = static_cast<size_t>(n_rows) + 2, y_stride = static_cast<size_t>(n) + 1;
             std::vector<uint8_t> rows(row_bytes * n_rows);
