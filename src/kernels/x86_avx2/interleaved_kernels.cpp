@@ -82,6 +82,7 @@ void q4_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const 
             s16[t] = _mm256_add_epi16(
                 s16[t], _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(load_i32(a + 4 * i))),
                                          _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load_i32(a + 16 + 4 * i)))));
+            pin(s16[t]);
           }
         }
         const __m256 d = _mm256_cvtph_ps(load_128(col));
@@ -242,6 +243,8 @@ void q4_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const 
             const uint8_t* a = reinterpret_cast<const uint8_t*>(xb[t][b].qs) + 64 * c + 4 * i;
             p_lo[t] = _mm256_add_epi16(p_lo[t], _mm256_maddubs_epi16(lo, _mm256_set1_epi32(load_i32(a))));
             p_hi[t] = _mm256_add_epi16(p_hi[t], _mm256_maddubs_epi16(hi, _mm256_set1_epi32(load_i32(a + 32))));
+            pin(p_lo[t]);
+            pin(p_hi[t]);
           }
         }
         const __m256i s_lo = scale_pairs(col + kQ4_KScales + 8 * (2 * c));
@@ -361,6 +364,7 @@ void q5_K_interleaved(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t
             const __m256i p1 = _mm256_maddubs_epi16(c1, _mm256_set1_epi32(load_i32(a[t] + 64 * c + 32 + 4 * i)));
             lane[t] = _mm256_add_epi32(lane[t], _mm256_add_epi32(_mm256_madd_epi16(p0, sc(2 * c)),
                                                                  _mm256_madd_epi16(p1, sc(2 * c + 1))));
+            pin(lane[t]);
           }
         };
         chunk(std::integral_constant<int, 0>());

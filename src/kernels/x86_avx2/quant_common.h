@@ -56,6 +56,14 @@ inline uint64_t opaque(uint64_t v) {
   return v;
 }
 
+// Makes v a register value at this point (the empty asm hides it). In the multi-token kernels GCC
+// otherwise reassociates a token's integer sum across the unrolled loop: it computes every
+// product first, spills them to the stack and adds them up as a tree. Pinning the running sum
+// after each add keeps one chain per token in a register (Q4_0 4-token kernel: 16 spills and 16
+// reloads per block gone, pp512 122 -> 144 tok/s; Q4_K_M 120 -> 152, Q5_K_M 106 -> 111; AVX2 EPYC,
+// alternating). The Q6_K kernel measured 2% slower with it, so it goes without.
+inline void pin(__m256i& v) { __asm__("" : "+x"(v)); }
+
 // gather_fp16 with the halves packed in general registers, which leaves the vector scheduler to
 // the dot products. Q8_0 from DRAM measured 13-18% faster this way (and no slower from cache);
 // the 4-bit kernels, with more vector work per byte, the other way round.
