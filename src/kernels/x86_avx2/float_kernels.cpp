@@ -53,9 +53,11 @@ inline void dot_rows(const uint8_t* w, size_t row_bytes, const float* x, int64_t
     const __m256 xb = _mm256_loadu_ps(x + i + 8);
     for (int r = 0; r < R; ++r) {
       const uint8_t* p = w + r * row_bytes + i * L::kBytes;
-      // The same spot R rows on is what the next group will read: fetching it now keeps R+R
-      // streams in flight instead of the R the hardware prefetcher tracks on its own.
-      if (kPrefetch) _mm_prefetch(reinterpret_cast<const char*>(p + R * row_bytes), _MM_HINT_T0);
+      // The same spot 2R rows on is what the group after next will read: fetching it now keeps
+      // more streams in flight than the R the hardware prefetcher tracks on its own. F16 tg64,
+      // TinyLlama shape, 3 alternating rounds (AVX2 EPYC): R rows ahead 19.3-19.5 tok/s, 2R
+      // 19.7-19.9, 4R 19.2-19.4, none 17.7-18.0.
+      if (kPrefetch) _mm_prefetch(reinterpret_cast<const char*>(p + 2 * R * row_bytes), _MM_HINT_T0);
       acc0[r] = _mm256_fmadd_ps(L::full(p), xa, acc0[r]);
       acc1[r] = _mm256_fmadd_ps(L::full(p + 8 * L::kBytes), xb, acc1[r]);
     }
@@ -91,7 +93,7 @@ void gemv(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int
           float* y) {
   const float* xf = static_cast<const float*>(x);
   int64_t r = 0;
-  for (; r + 8 <= n_rows; r += 4) dot_rows<L, 4, true>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
+  for (; r + 12 <= n_rows; r += 4) dot_rows<L, 4, true>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
   for (; r + 4 <= n_rows; r += 4) dot_rows<L, 4>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
   for (; r < n_rows; ++r) dot_rows<L, 1>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
 }
