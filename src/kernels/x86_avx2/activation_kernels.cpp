@@ -5,10 +5,8 @@
 // code, so a result depends only on its inputs, never on where a row or a thread's piece starts.
 #include <immintrin.h>
 
-#include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 
 #include "kernels/kernel_table.h"
 
@@ -28,6 +26,9 @@ constexpr float kLn2Lo = static_cast<float>(0.6931471805599453094 - 0.6931471824
 // use can see the difference (a softmax sum holds a 1; 1 + e^x rounds to 1 for these x).
 constexpr float kExpOverflow = 88.72283935546875f;
 constexpr float kExpFlush = -86.0f;
+// A builtin, not std::numeric_limits: an inline library function instantiated in this file would
+// be compiled with AVX2 flags and could be the copy the linker keeps (check_isa_symbols.sh).
+constexpr float kInf = __builtin_inff();
 
 inline __m256 exp8(__m256 x) {
   const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -47,7 +48,7 @@ inline __m256 exp8(__m256 x) {
   const __m256 half_scale = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n_int, _mm256_set1_epi32(126)), 23));
   __m256 y = _mm256_mul_ps(_mm256_mul_ps(p, half_scale), _mm256_set1_ps(2.0f));
   y = _mm256_blendv_ps(y, _mm256_setzero_ps(), _mm256_cmp_ps(x, _mm256_set1_ps(kExpFlush), _CMP_LT_OQ));
-  y = _mm256_blendv_ps(y, _mm256_set1_ps(std::numeric_limits<float>::infinity()),
+  y = _mm256_blendv_ps(y, _mm256_set1_ps(kInf),
                        _mm256_cmp_ps(x, _mm256_set1_ps(kExpOverflow), _CMP_GT_OQ));
   return y;  // a NaN x stays NaN through p
 }
@@ -80,7 +81,7 @@ inline void store_lanes(float* y, __m256 v, int count) {
 // with the sum in two vectors of four double lanes: a fixed order for each n.
 void softmax(float* x, int64_t n, float scale) {
   if (n <= 0) return;
-  const float neg_inf = -std::numeric_limits<float>::infinity();
+  const float neg_inf = -kInf;
   const __m256 s = _mm256_set1_ps(scale);
   __m256 max8 = _mm256_set1_ps(neg_inf);
   for_lanes(x, n, neg_inf, [&](int64_t i, __m256 v, int count) {

@@ -3,7 +3,6 @@
 // rows are computed together. Tails are copied into a zero-padded block of 8.
 #include <immintrin.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -420,7 +419,7 @@ void row_sum_heads(const float* a, size_t a_stride, int n_heads, const uint8_t* 
   if (full > 0) {
     for (int h = 0; h < n_heads; ++h) std::memset(y + h * y_stride, 0, static_cast<size_t>(full) * sizeof(float));
     for (int64_t r0 = 0; r0 < n_rows;) {
-      const int64_t r1 = std::min(r0 + kRowSumBlock, n_rows);
+      const int64_t r1 = n_rows - r0 > kRowSumBlock ? r0 + kRowSumBlock : n_rows;  // no std::min here (check_isa_symbols.sh)
       for (int h = 0; h < n_heads; ++h) {
         const float* ah = a + h * a_stride;
         float* yh = y + h * y_stride;
