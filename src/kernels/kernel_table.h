@@ -29,7 +29,8 @@ using RowSumFn = void (*)(const float* a, const uint8_t* rows, size_t row_bytes,
 // Every output is bit-identical to a RowSumFn call for its head.
 using RowSumHeadsFn = void (*)(const float* a, size_t a_stride, int n_heads, const uint8_t* rows,
                                size_t row_bytes, int64_t n_rows, int64_t n, float* y, size_t y_stride);
-// x[0..n) = softmax(scale * x[0..n)) in place: attention's scores of one query head.
+// x[0..n) = softmax(scale * x[0..n)) in place: attention's scores of one query head. scale > 0
+// (1 / sqrt(head_dim)): the AVX2 version pads its last vector with -inf before scaling.
 using SoftmaxFn = void (*)(float* x, int64_t n, float scale);
 // gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g): the feed-forward's activation. Each
 // result depends on its own two inputs only (so not on how the rows are split among threads).
