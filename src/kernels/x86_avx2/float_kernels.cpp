@@ -407,11 +407,12 @@ constexpr int64_t kRowSumBlock = 32;
 
 // RowSumHeadsFn: blocks of rows; within a block each head in turn, 64 outputs at a time in eight
 // registers (then 32, then 8); row_sum for the last n % 8 outputs. Measured in a one-thread
-// microbenchmark on the AVX2 EPYC, per layer at depth 4096 (F16): 8 heads x 64 values (TinyLlama's
-// GQA group) 600 -> 302 us against 8 heads per pass over all rows with one register per head,
-// tiles of 4 heads x 16 values 490-500 (each row's values loaded once for 4 heads, yet slower:
-// four weight streams per row); 1 head x 128 values with rows 8 KiB apart (Llama 2 7B, no GQA)
-// 3.8 -> 2.9-3.0 ms against row_sum's pass over all rows; blocks of 64 rows: 301 and 3.4-3.6.
+// microbenchmark on the AVX2 EPYC, per layer at depth 4096 (F16, both versions at -O3): 8 heads x
+// 64 values (TinyLlama's GQA group) 370 -> 288-294 us against 8 heads per pass over all rows with
+// one register per head; tiles of 4 heads x 16 values took 490-500 (each row's values loaded once
+// for 4 heads, yet slower: four weight streams per row); 1 head x 128 values with rows 8 KiB apart
+// (Llama 2 7B, no GQA) 3.8-3.9 -> 3.0-3.2 ms against row_sum's pass over all rows. Blocks of 64
+// rows were level on the first shape and slower on the second.
 template <class L>
 void row_sum_heads(const float* a, size_t a_stride, int n_heads, const uint8_t* rows, size_t row_bytes,
                    int64_t n_rows, int64_t n, float* y, size_t y_stride) {
