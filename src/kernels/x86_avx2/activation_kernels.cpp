@@ -1,8 +1,9 @@
 // AVX2 softmax and SwiGLU on a vector exponential of our own, eight lanes at a time. glibc's
 // scalar expf cost 6.3 ns a call here, and at a depth of 4096 tokens a TinyLlama-shaped token
 // takes 2.9 million of them in attention's softmax alone. Within 1.22 x 2^-24 relative of the
-// exact exponential (glibc's: 1.0; test_kernels_activation holds both to 2); every lane, tails included, goes through the same vector
-// code, so a result depends only on its inputs, never on where a row or a thread's piece starts.
+// exact exponential (glibc's: 1.0; test_kernels_activation holds both to 2). Every lane, tails
+// included, goes through the same vector code, so a result depends only on its inputs, never on
+// where a row or a thread's piece starts.
 #include <immintrin.h>
 
 #include <cstdint>
