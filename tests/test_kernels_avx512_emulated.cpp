@@ -56,6 +56,16 @@ KernelTable emulated_table() {
   KernelTable t = *kernel_table_for(Isa::Scalar);
   if (isa_supported(Isa::Avx2)) avx2::register_kernels(t);
   avx512_emulated::register_kernels(t);
+  // The AVX-512 gemv_q8_0 keeps the scalar float order, the AVX2 interleaved Q8_0 kernels have
+  // their own (one fused multiply-add per block): as dispatch did when hw/avx512 was measured
+  // (7fa5c66), Q8_0 runs the AVX-512 gemv on file-layout weights. (Dispatch now keeps the AVX2
+  // Q8_0 kernels on the avx512 table, faster there; their order is tested in
+  // test_kernels_quant_simd.)
+  TypeKernels& q8_0 = t.weights[static_cast<uint32_t>(DType::Q8_0)];
+  const TypeKernels& scalar_q8_0 = kernel_table_for(Isa::Scalar)->weights[static_cast<uint32_t>(DType::Q8_0)];
+  q8_0.gemv_interleaved = scalar_q8_0.gemv_interleaved;
+  q8_0.gemm_interleaved = scalar_q8_0.gemm_interleaved;
+  q8_0.prefer_interleaved = false;
   t.isa = "avx512-emulated";  // an "avx" name: same_float_order holds it to bit-identity
   return t;
 }

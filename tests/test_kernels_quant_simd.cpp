@@ -1,11 +1,20 @@
 // Every SIMD quantized gemv kernel and activation quantizer against the scalar kernels (the
 // specification), for each ISA this machine runs. The checks themselves (data, bounds, which types
 // must be bit-identical) are in kernel_checks_quant.h, shared with test_kernels_avx512_emulated.
+// AVX2's Q8_0 kernel has its own float order; a reference for it is written out below.
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <random>
+#include <utility>
+#include <vector>
 
 #include "harness/test.h"
 #include "kernel_checks.h"
+#include "core/fp16.h"
 #include "kernels/kernels.h"
+#include "quant/blocks.h"
 
 using namespace loam;
 using namespace kernel_checks;
@@ -61,6 +70,60 @@ TEST_CASE("SIMD quant gemm gives each token its gemv result bit for bit") {
     // tested in test_interleaved_weights); a lost registration must not pass as "nothing to test".
     if (isa == Isa::Avx2) CHECK(with_gemm >= 1);
   }
+}
+
+namespace {
+
+// The AVX2 Q8_0 order, written out here: per row, blocks in order, acc = fma(exact integer dot,
+// d_w * d_x rounded to float, acc), starting from 0.
+float q8_0_block_order(const uint8_t* row, const uint8_t* act, int64_t blocks) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < blocks; ++b) {
+    BlockQ8_0 w, a;
+    std::memcpy(&w, row + b * sizeof w, sizeof w);
+    std::memcpy(&a, act + b * sizeof a, sizeof a);
+    int32_t dot = 0;
+    for (int i = 0; i < kQK; ++i) dot += static_cast<int32_t>(w.qs[i]) * a.qs[i];
+    const float scale = fp16_to_fp32(w.d) * fp16_to_fp32(a.d);
+    acc = std::fma(static_cast<float>(dot), scale, acc);
+  }
+  return acc;
+}
+
+}  // namespace
+
+TEST_CASE("AVX2 Q8_0 gemv: one fused multiply-add per block of the exact integer dot, bit for bit") {
+  const auto isas = simd_isas();
+  int checked = 0;
+  std::mt19937 rng(18);
+  const KernelTable& scalar = *kernel_table_for(Isa::Scalar);
+  for (Isa isa : isas) {
+    const KernelTable& simd = *kernel_table_for(isa);
+    if (!runs_avx2_q8_0(simd)) continue;
+    ++checked;
+    // Odd shapes, a long row, and one past the file-layout kernel's 1024-block activation chunk.
+    for (const auto& shape : {std::pair<int64_t, int64_t>{1, 1}, {3, 2}, {8, 5}, {9, 3}, {17, 64}, {9, 1031}}) {
+      const int64_t rows = shape.first, blocks = shape.second, cols = blocks * kQK;
+      for (Fill fill : {Fill::Quantized, Fill::RandomBits, Fill::Extreme}) {
+        const size_t rb = blocks * sizeof(BlockQ8_0);
+        std::vector<uint8_t> w(rows * rb);
+        for (int64_t r = 0; r < rows; ++r) fill_row(DType::Q8_0, blocks, fill, rng, w.data() + r * rb);
+        const std::vector<uint8_t> act = make_act(scalar, DType::Q8_0, cols, fill, 127, rng);
+        std::vector<float> y(rows);
+        simd.weights[static_cast<uint32_t>(DType::Q8_0)].gemv(w.data(), rb, rows, act.data(), cols, y.data());
+        int mismatches = 0;
+        for (int64_t r = 0; r < rows; ++r) {
+          const float want = q8_0_block_order(w.data() + r * rb, act.data(), blocks);
+          if (std::memcmp(&want, &y[r], sizeof want) != 0 && ++mismatches == 1)
+            std::fprintf(stderr, "  %s rows=%lld blocks=%lld %s row %lld: %.9g, reference %.9g\n", simd.isa,
+                         static_cast<long long>(rows), static_cast<long long>(blocks), fill_name(fill),
+                         static_cast<long long>(r), y[r], want);
+        }
+        CHECK_EQ(mismatches, 0);
+      }
+    }
+  }
+  if (checked == 0) SKIP("this CPU runs no kernel set with the AVX2 Q8_0 kernels");
 }
 
 TEST_CASE("SIMD activation quantizers write the scalar quantizers' blocks byte for byte") {

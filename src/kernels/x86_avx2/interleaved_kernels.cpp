@@ -116,14 +116,15 @@ void gemm_q4_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, c
   }
 }
 
-// Calls run(group, t) over tokens [t, t + group) for groups of 6 tokens, then one of 4, then the
-// rest (group a compile-time constant): for kernels whose per-token float accumulators live on the
-// stack, where the group size is bounded by the per-token integer sums kept in registers.
-template <typename Run>
+// Calls run(group, t) over tokens [t, t + group) for groups of kGroup tokens (4 or 6), then, for
+// 6, one of 4, then the rest (group a compile-time constant): kGroup is what the kernel's
+// registers hold (K::kGroup, measured per kernel).
+template <int kGroup, typename Run>
 inline void in_token_groups(int n_tokens, Run run) {
+  static_assert(kGroup == 4 || kGroup == 6, "groups of 4 or 6 tokens");
   int t = 0;
-  for (; t + 6 <= n_tokens; t += 6) run(std::integral_constant<int, 6>(), t);
-  if (t + 4 <= n_tokens) {
+  for (; t + kGroup <= n_tokens; t += kGroup) run(std::integral_constant<int, kGroup>(), t);
+  if (kGroup == 6 && t + 4 <= n_tokens) {
     run(std::integral_constant<int, 4>(), t);
     t += 4;
   }
@@ -135,24 +136,17 @@ inline void in_token_groups(int n_tokens, Run run) {
   }
 }
 
-// Q8_0: each 32-byte run holds code bytes 4i..4i+3 of every row, which is exactly lane i of the
-// scalar kernel's 8 float lanes (dot_q8_0_q8_0) for all 8 rows. So acc[i] keeps lane i of every
-// row (one row per vector lane), takes the same fused multiply-add per block, and the 8 lanes are
-// summed at the end in the scalar order, (l0+l4 + l2+l6) + (l1+l5 + l3+l7), across vectors:
-// bit-identical to the scalar kernel (and to gemv_q8_0) with no per-row loads or transposes.
+// Q8_0: each 32-byte run holds code bytes 4i..4i+3 of every row, one row per 32-bit lane, so
+// madd(maddubs) against the 4 matching activation bytes broadcast leaves lane r with row r's
+// products 4i..4i+3; the 8 runs of a block add up (exactly, in int32) to each row's block dot, and
+// one fused multiply-add per block and token applies d_w * d_x: the AVX2 Q8_0 order
+// (quant_kernels.cpp, Q8_0Kernel), bit-identical to the file-layout gemv.
 constexpr size_t kQ8_0Column = kRowLanes * sizeof(BlockQ8_0);
 
-// Per vector lane (row), the 8 scalar float lanes acc[0..7] summed in the scalar kernels' order
-// (sum8_simd_order, hsum_order): (l0+l4 + l2+l6) + (l1+l5 + l3+l7).
-inline __m256 sum_lanes_in_order(const __m256 acc[8]) {
-  const __m256 s0 = _mm256_add_ps(acc[0], acc[4]), s1 = _mm256_add_ps(acc[1], acc[5]);
-  const __m256 s2 = _mm256_add_ps(acc[2], acc[6]), s3 = _mm256_add_ps(acc[3], acc[7]);
-  return _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
-}
-
 // NT tokens at once (x + t * x_stride, y + t * y_stride): each code run is loaded and its magnitudes
-// taken once for the NT tokens. Per token and row the integer sums and float operations are gemv's
-// (NT = 1), so every NT gives the same bits.
+// taken once for the NT tokens. Per token two registers: the block's integer sums and the running
+// float sums. Per token and row the integer sums and float operations are gemv's (NT = 1), so
+// every NT gives the same bits.
 template <int NT>
 void q8_0_interleaved(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t x_stride, int64_t n_cols,
                       float* y, size_t y_stride) {
@@ -164,32 +158,37 @@ void q8_0_interleaved(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t
   for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
     const uint8_t* group = w + static_cast<size_t>(r0 / kRowLanes) * group_bytes;
     const uint8_t* next_group = group + group_bytes;
-    __m256 acc[NT][8];  // [token][scalar lane i] lane r: row r's float lane i
-    for (int t = 0; t < NT; ++t)
-      for (__m256& v : acc[t]) v = _mm256_setzero_ps();
+    __m256 acc[NT];  // [token] lane r: row r's running sum
+    for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* col = group + static_cast<size_t>(b) * kQ8_0Column;
       prefetch_next_group(next_group, static_cast<size_t>(b) * sizeof(BlockQ8_0), sizeof(BlockQ8_0));
-      const __m256 d = _mm256_cvtph_ps(load_128(col));
-      __m256 scale[NT];  // [token] lane r: d_w(row r) * d_x, rounded like the scalar kernel's product
-      const uint8_t* a[NT];
-      for (int t = 0; t < NT; ++t) {
-        scale[t] = _mm256_mul_ps(d, _mm256_set1_ps(_cvtsh_ss(xb[t][b].d)));
-        a[t] = reinterpret_cast<const uint8_t*>(xb[t][b].qs);
-      }
+      __m256i sums[NT];  // [token] lane r: row r's block dot so far
+      for (int t = 0; t < NT; ++t) sums[t] = _mm256_setzero_si256();
       for (int i = 0; i < 8; ++i) {
         const __m256i wq = load_256(col + 2 * kRowLanes + 32 * i);
         const __m256i magnitude = _mm256_abs_epi8(wq);
         for (int t = 0; t < NT; ++t) {
-          const __m256i ai = _mm256_set1_epi32(load_i32(a[t] + 4 * i));
+          const __m256i ai = _mm256_set1_epi32(load_i32(reinterpret_cast<const uint8_t*>(xb[t][b].qs) + 4 * i));
           // |w| * (a with w's sign): the signed x signed product through the unsigned x signed maddubs.
-          const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(ai, wq)), ones);
-          acc[t][i] = _mm256_fmadd_ps(scale[t], _mm256_cvtepi32_ps(s), acc[t][i]);
+          sums[t] = _mm256_add_epi32(sums[t], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(ai, wq)), ones));
+          pin(sums[t]);
         }
       }
+      const __m256 d = _mm256_cvtph_ps(load_128(col));
+      for (int t = 0; t < NT; ++t)
+        acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sums[t]), _mm256_mul_ps(d, _mm256_set1_ps(_cvtsh_ss(xb[t][b].d))), acc[t]);
     }
-    for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * y_stride + r0, sum_lanes_in_order(acc[t]));
+    for (int t = 0; t < NT; ++t) _mm256_storeu_ps(y + t * y_stride + r0, acc[t]);
   }
+}
+
+// Per vector lane (row), the 8 scalar float lanes acc[0..7] summed in the scalar kernels' order
+// (sum8_simd_order, hsum_order): (l0+l4 + l2+l6) + (l1+l5 + l3+l7).
+inline __m256 sum_lanes_in_order(const __m256 acc[8]) {
+  const __m256 s0 = _mm256_add_ps(acc[0], acc[4]), s1 = _mm256_add_ps(acc[1], acc[5]);
+  const __m256 s2 = _mm256_add_ps(acc[2], acc[6]), s3 = _mm256_add_ps(acc[3], acc[7]);
+  return _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
 }
 
 // Q4_K: per group and super-block column, each 32-byte run holds 4 code bytes of every row: its low
@@ -475,23 +474,26 @@ void q6_K_interleaved(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t
   }
 }
 
-// The kernels whose per-token float accumulators live on the stack, as K::run<NT>(w, n_rows, x,
-// x_stride, n_cols, y, y_stride); their gemv is run<1>, their gemm takes tokens in_token_groups.
-// Measured on prompts (pp512, AVX2 EPYC): Q8_0 in groups of 4 tokens 79 tok/s, of 6 and 8 80-81
-// (gemv per token: 70); Q5_K_M in groups of 4 88, of 6 92, of 8 91.
+// The kernels run tokens in groups, as K::run<NT>(w, n_rows, x, x_stride, n_cols, y, y_stride); their
+// gemv is run<1>, their gemm takes tokens in_token_groups<K::kGroup>. Measured on prompts (pp512,
+// AVX2 EPYC): Q8_0 (two registers per token) in groups of 4 tokens 106 tok/s, of 5 101, of 6 101,
+// of 8 105; Q5_K_M (float lanes on the stack) in groups of 4 88, of 6 92, of 8 91.
 struct Q8_0Run {
+  static constexpr int kGroup = 4;
   template <int NT>
   static void run(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t xs, int64_t n_cols, float* y, size_t ys) {
     q8_0_interleaved<NT>(w, n_rows, x, xs, n_cols, y, ys);
   }
 };
 struct Q5_KRun {
+  static constexpr int kGroup = 6;
   template <int NT>
   static void run(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t xs, int64_t n_cols, float* y, size_t ys) {
     q5_K_interleaved<NT>(w, n_rows, x, xs, n_cols, y, ys);
   }
 };
 struct Q6_KRun {
+  static constexpr int kGroup = 6;
   template <int NT>
   static void run(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t xs, int64_t n_cols, float* y, size_t ys) {
     q6_K_interleaved<NT>(w, n_rows, x, xs, n_cols, y, ys);
@@ -507,7 +509,7 @@ template <class K>
 void gemm_grouped(const uint8_t* w, size_t, int64_t n_rows, const void* x, size_t x_stride, int n_tokens,
                   int64_t n_cols, float* y, size_t y_stride) {
   const uint8_t* xt = static_cast<const uint8_t*>(x);
-  in_token_groups(n_tokens, [&](auto group, int t) {
+  in_token_groups<K::kGroup>(n_tokens, [&](auto group, int t) {
     K::template run<decltype(group)::value>(w, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
   });
 }

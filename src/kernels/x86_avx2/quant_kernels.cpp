@@ -83,7 +83,7 @@ inline __m256i reduce_pairs_5bit(const __m256i p[4]) {
   return transpose_sum_pairs(u);
 }
 
-// Each 32-element type but Q8_0 (gemv_q8_0 below): block size in bytes, whether the block carries
+// Each 32-element type but Q8_0 (Q8_0Kernel below): block size in bytes, whether the block carries
 // an offset m (Q4_1, Q5_1), the centring offset of its codes, and block_sums(): lane r =
 // sum(code * a) for row r's block at byte offset `off` (a_lo / a_hi: the activation codes' halves
 // in both lanes).
@@ -104,6 +104,27 @@ struct SmallCodes {
   }
   // Q5_0 / Q5_1 keep qh right before qs; the Q4 types have none.
   static constexpr size_t kQhOffset = offsetof(Block, qs) - 4;
+};
+
+// Q8_0 through gemv_q8_0_act: per block, each row's exact integer dot (at most 32 x 128 x 127 in
+// magnitude), one fused multiply-add by d_w * d_x. This is the AVX2 set's Q8_0 float order, chosen
+// for the interleaved multi-token kernel (interleaved_kernels.cpp), which keeps one accumulator per
+// token instead of the scalar kernel's 8 float lanes per row; this file-layout kernel follows it.
+struct Q8_0Kernel {
+  static constexpr int kBlockBytes = sizeof(BlockQ8_0);
+  static constexpr bool kHasMin = false;
+  static constexpr int kCentre = 0;
+  static __m256i block_sums(const uint8_t* const rows[kRowLanes], size_t off, __m256i a_lo,
+                            __m256i a_hi) {
+    const __m256i a = _mm256_blend_epi32(a_lo, a_hi, 0xF0);  // the block's 32 activation codes
+    __m256i s[kRowLanes];  // [row] int32 partial sums
+    for (int r = 0; r < kRowLanes; ++r) {
+      const __m256i wq = load_256(rows[r] + off + offsetof(BlockQ8_0, qs));
+      // |w| * (a with w's sign): the signed x signed product through the unsigned x signed maddubs.
+      s[r] = dot_u8_i8(_mm256_abs_epi8(wq), _mm256_sign_epi8(a, wq));
+    }
+    return transpose_sum8(s);
+  }
 };
 
 struct Q4_0Kernel : SmallCodes<BlockQ4_0, false> {
@@ -201,42 +222,6 @@ void gemv_q8_0_act(const uint8_t* w, size_t row_bytes, int64_t n_rows, const voi
   }
 }
 
-// Q8_0 follows the scalar kernel's float order (dot_q8_0_q8_0, the reference's): per row, eight
-// float lanes, lane l taking the int32 sum of products 4l..4l+3 of each block (which is what
-// madd(maddubs) leaves in int32 lane l) with one fused multiply-add by d_w * d_x; the lanes are
-// summed in hsum_order (quant_common.h) at the end. So each row keeps its own 8-lane accumulator: the 8 rows of a
-// group share the activation load, the scale gather and the prefetch, not the float work.
-// Rows never mix, so a row's result does not depend on its group.
-void gemv_q8_0(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int64_t n_cols,
-               float* y) {
-  const BlockQ8_0* xb = static_cast<const BlockQ8_0*>(x);
-  const int64_t n_blocks = n_cols / kQK;
-  for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
-    const uint8_t* rows[kRowLanes];
-    group_rows(w, row_bytes, r0, n_rows, rows);
-    const uint8_t* next_group = w + static_cast<size_t>(r0 + kRowLanes) * row_bytes;
-    __m256 acc[kRowLanes];  // [row] the 8 float lanes of the scalar kernel
-    for (int r = 0; r < kRowLanes; ++r) acc[r] = _mm256_setzero_ps();
-    for (int64_t b = 0; b < n_blocks; ++b) {
-      const size_t off = static_cast<size_t>(b) * sizeof(BlockQ8_0);
-      prefetch_next_group(next_group, off, sizeof(BlockQ8_0));
-      const __m256i a = load_256(xb[b].qs);
-      // lane r: d_w(row r) * d_x, rounded like the scalar kernel's product
-      const __m256 scale = _mm256_mul_ps(gather_fp16_gpr(rows, off), _mm256_set1_ps(_cvtsh_ss(xb[b].d)));
-      const __m256 scale_lo = _mm256_permute2f128_ps(scale, scale, 0x00);  // [s0..s3 | s0..s3]
-      const __m256 scale_hi = _mm256_permute2f128_ps(scale, scale, 0x11);  // [s4..s7 | s4..s7]
-      for_each_row([&](auto r_tag) {
-        constexpr int r = decltype(r_tag)::value;
-        const __m256i wq = load_256(rows[r] + off + offsetof(BlockQ8_0, qs));
-        // |w| * (a with w's sign): the signed x signed product through the unsigned x signed maddubs.
-        const __m256i s = dot_u8_i8(_mm256_abs_epi8(wq), _mm256_sign_epi8(a, wq));
-        const __m256 d = _mm256_permute_ps(r < 4 ? scale_lo : scale_hi, (r & 3) * 0x55);  // s_r x 8
-        acc[r] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc[r]);
-      });
-    }
-    for (int64_t r = 0; r < kRowLanes && r0 + r < n_rows; ++r) y[r0 + r] = hsum_order(acc[r]);
-  }
-}
 
 void set_gemv(KernelTable& table, DType weight, GemvFn fn) {
   table.weights[static_cast<uint32_t>(weight)].gemv = fn;
@@ -251,7 +236,7 @@ void register_interleaved_kernels(KernelTable& table);  // interleaved_kernels.c
 // Activation formats stay the scalar table's (Q8_0 for these types, Q8_K for the K types): the
 // kernels read exactly those blocks, and the AVX2 quantizers write the scalar ones' bytes.
 void register_quant_kernels(KernelTable& table) {
-  set_gemv(table, DType::Q8_0, gemv_q8_0);
+  set_gemv(table, DType::Q8_0, gemv_q8_0_act<Q8_0Kernel>);
   set_gemv(table, DType::Q4_0, gemv_q8_0_act<Q4_0Kernel>);
   set_gemv(table, DType::Q4_1, gemv_q8_0_act<Q4_1Kernel>);
   set_gemv(table, DType::Q5_0, gemv_q8_0_act<Q5_0Kernel>);
