@@ -193,24 +193,24 @@ inline double exact_weight_bound(DType t) {
   }
 }
 
-// Whether the table's Q8_0 gemv is the AVX2 set's (the avx2 table, and the avx512 table, which
-// keeps AVX2's Q8_0 kernels: dispatch.cpp). That kernel has its own float order: per block, each
-// row's exact integer dot, one fused multiply-add by d_w * d_x (x86_avx2/quant_kernels.cpp).
-inline bool runs_avx2_q8_0(const KernelTable& simd) {
+// Whether the table's gemv for t is the AVX2 set's (the avx2 table, and the avx512 table, which
+// keeps AVX2's kernels for the types it interleaves: dispatch.cpp).
+inline bool runs_avx2_gemv(const KernelTable& simd, DType t) {
   return isa_supported(Isa::Avx2) &&
-         simd.weights[static_cast<uint32_t>(DType::Q8_0)].gemv ==
-             kernel_table_for(Isa::Avx2)->weights[static_cast<uint32_t>(DType::Q8_0)].gemv;
+         simd.weights[static_cast<uint32_t>(t)].gemv == kernel_table_for(Isa::Avx2)->weights[static_cast<uint32_t>(t)].gemv;
 }
 
 // Types whose x86 kernels (AVX2, AVX-512 and its emulation: isa names starting with "avx") follow
 // the scalar kernel's float operations one for one (the order of the reference the quantized
 // goldens come from): their results must be bit-identical. The NEON kernels keep their own order
-// and are held to the 1e-5 bound, as is AVX2's Q8_0 (runs_avx2_q8_0: its own order, which
-// test_kernels_quant_simd checks bit for bit against a reference written for it).
+// and are held to the 1e-5 bound, as are AVX2's Q8_0 and Q5_K kernels: their own order (one fused
+// multiply-add per block of each row's exact integer total, where the scalar kernels keep 8 float
+// lanes per row), which test_kernels_quant_simd checks bit for bit against references written for
+// it. The AVX-512 gemv of those two types keeps the scalar order.
 inline bool same_float_order(const KernelTable& simd, DType t) {
   if (std::strncmp(simd.isa, "avx", 3) != 0) return false;
-  if (t == DType::Q8_0) return !runs_avx2_q8_0(simd);
-  return t == DType::Q5_K || t == DType::Q4_K || t == DType::Q6_K;
+  if (t == DType::Q8_0 || t == DType::Q5_K) return !runs_avx2_gemv(simd, t);
+  return t == DType::Q4_K || t == DType::Q6_K;
 }
 
 inline const char* fill_name(Fill f) {

@@ -51,21 +51,23 @@ T lane(const V& v, int i) {
 }
 
 // The avx512 table as dispatch builds it (scalar, then AVX2 where the CPU runs it, then AVX-512),
-// with the emulated AVX-512 kernels.
+// with the emulated AVX-512 kernels, except for Q8_0 and Q5_K (below).
 KernelTable emulated_table() {
   KernelTable t = *kernel_table_for(Isa::Scalar);
   if (isa_supported(Isa::Avx2)) avx2::register_kernels(t);
   avx512_emulated::register_kernels(t);
-  // The AVX-512 gemv_q8_0 keeps the scalar float order, the AVX2 interleaved Q8_0 kernels have
-  // their own (one fused multiply-add per block): as dispatch did when hw/avx512 was measured
-  // (7fa5c66), Q8_0 runs the AVX-512 gemv on file-layout weights. (Dispatch now keeps the AVX2
-  // Q8_0 kernels on the avx512 table, faster there; their order is tested in
-  // test_kernels_quant_simd.)
-  TypeKernels& q8_0 = t.weights[static_cast<uint32_t>(DType::Q8_0)];
-  const TypeKernels& scalar_q8_0 = kernel_table_for(Isa::Scalar)->weights[static_cast<uint32_t>(DType::Q8_0)];
-  q8_0.gemv_interleaved = scalar_q8_0.gemv_interleaved;
-  q8_0.gemm_interleaved = scalar_q8_0.gemm_interleaved;
-  q8_0.prefer_interleaved = false;
+  // Q8_0 and Q5_K: AVX2's kernels over interleaved weights (which dispatch keeps on the avx512
+  // table, faster there) have their own float order, one fused multiply-add per block, while the
+  // AVX-512 gemv keeps the scalar kernels'. So, as dispatch built the table when hw/avx512 was
+  // measured (7fa5c66), these types run the AVX-512 gemv on file-layout weights here; the AVX2
+  // kernels are tested in test_kernels_quant_simd and test_interleaved_weights.
+  const KernelTable& scalar = *kernel_table_for(Isa::Scalar);
+  for (DType type : {DType::Q8_0, DType::Q5_K}) {
+    TypeKernels& k = t.weights[static_cast<uint32_t>(type)];
+    k.gemv_interleaved = scalar.weights[static_cast<uint32_t>(type)].gemv_interleaved;
+    k.gemm_interleaved = scalar.weights[static_cast<uint32_t>(type)].gemm_interleaved;
+    k.prefer_interleaved = false;
+  }
   t.isa = "avx512-emulated";  // an "avx" name: same_float_order holds it to bit-identity
   return t;
 }

@@ -183,14 +183,6 @@ void q8_0_interleaved(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t
   }
 }
 
-// Per vector lane (row), the 8 scalar float lanes acc[0..7] summed in the scalar kernels' order
-// (sum8_simd_order, hsum_order): (l0+l4 + l2+l6) + (l1+l5 + l3+l7).
-inline __m256 sum_lanes_in_order(const __m256 acc[8]) {
-  const __m256 s0 = _mm256_add_ps(acc[0], acc[4]), s1 = _mm256_add_ps(acc[1], acc[5]);
-  const __m256 s2 = _mm256_add_ps(acc[2], acc[6]), s3 = _mm256_add_ps(acc[3], acc[7]);
-  return _mm256_add_ps(_mm256_add_ps(s0, s2), _mm256_add_ps(s1, s3));
-}
-
 // Q4_K: per group and super-block column, each 32-byte run holds 4 code bytes of every row: its low
 // nibbles are elements of sub-block 2c, its high nibbles of sub-block 2c+1, so the products of the
 // two go to separate int16 accumulators (8 runs per sub-block: at most 8 x 2 x 15 x 128 = 30720),
@@ -293,12 +285,12 @@ void gemm_q4_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, c
     q4_K_interleaved<1>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
 }
 
-// Q5_K: the scalar kernel (dot_q5_K_q8_K) keeps 8 float lanes per row, lane i summing over every
-// sub-block j the products of elements 4i..4i+3 (times sc_j). Code run 8c + i holds exactly those
-// elements of sub-blocks 2c and 2c+1 for all 8 rows, and fifth-bit run i those of every sub-block,
-// so lane i of every row is computed together (one row per vector lane) and accumulated in acc[i],
-// as for Q8_0; the mins term as in Q4_K. Integer totals and float operations per row are the
-// scalar kernel's (and gemv_q5_K's): bit-identical results.
+// Q5_K: code run 8c + i holds elements 4i..4i+3 of sub-blocks 2c (low nibbles) and 2c + 1 (high
+// nibbles) for all 8 rows, one row per 32-bit lane, and fifth-bit run i those elements' fifth bits
+// of every sub-block. Each row's integer total sum_j sc_j * sum(code * a) over the super-block is
+// exact in int32, and one fused multiply-add per super-block by dx * d adds it up; the mins term as
+// in Q4_K, in its own sum added at the end. That is the AVX2 Q5_K order (gemv_q5_K in
+// quant_kernels_k.cpp follows it: bit-identical results).
 constexpr size_t kQ5_KColumn = 1440;  // quant/interleave.h
 constexpr size_t kQ5_KHigh = 160, kQ5_KCodes = 416;
 
@@ -311,8 +303,7 @@ inline __m256i fifth_bit(__m256i v, __m256i bit4) {
 
 // NT tokens at once (x + t * x_stride, y + t * y_stride): each code run is unpacked once for the
 // NT tokens. Per token and row the integer sums and float operations are gemv's (NT = 1), so
-// every NT gives the same bits. Past NT = 1 the 8 float accumulators per token (touched once per run
-// and block) live on the stack; the per-token integer sums of a run stay in registers.
+// every NT gives the same bits.
 template <int NT>
 void q5_K_interleaved(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t x_stride, int64_t n_cols,
                       float* y, size_t y_stride) {
@@ -324,54 +315,55 @@ void q5_K_interleaved(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t
   for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
     const uint8_t* group = w + static_cast<size_t>(r0 / kRowLanes) * group_bytes;
     const uint8_t* next_group = group + group_bytes;
-    __m256 acc[NT][8];  // [token][scalar lane i] lane r: row r's float lane i
+    __m256 acc[NT];      // [token] lane r: row r's running sum of the scaled codes
     __m256 acc_min[NT];  // [token] lane r: row r's running mins term
-    for (int t = 0; t < NT; ++t) {
-      for (__m256& v : acc[t]) v = _mm256_setzero_ps();
-      acc_min[t] = _mm256_setzero_ps();
-    }
+    for (int t = 0; t < NT; ++t) acc[t] = acc_min[t] = _mm256_setzero_ps();
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* col = group + static_cast<size_t>(b) * kQ5_KColumn;
       const uint8_t* next_col = next_group + static_cast<size_t>(b) * kQ5_KColumn;
       for (size_t l = 0; l < kQ5_KColumn; l += 64) __builtin_prefetch(next_col + l, 0, 2);
       // [sub-block j] lane r: sc_j of row r in both int16 halves. Kept in memory and read as madd
-      // operands: the 8 accumulators and the loop's values already fill the 16 AVX2 registers.
+      // operands: the token sums and the unpacked codes already fill the 16 AVX2 registers.
       alignas(32) int32_t sc_mem[8][kRowLanes];
       for (int j = 0; j < 8; ++j)
         _mm256_store_si256(reinterpret_cast<__m256i*>(sc_mem[j]), scale_pairs(col + kQ4_KScales + 8 * j));
       auto sc = [&](int j) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(sc_mem[j])); };
-      const __m256 d = _mm256_cvtph_ps(load_128(col));
-      __m256 scale[NT];  // [token] lane r: dx * d of row r
       const uint8_t* a[NT];
-      for (int t = 0; t < NT; ++t) {
-        scale[t] = _mm256_mul_ps(_mm256_set1_ps(xb[t][b].d), d);
-        a[t] = reinterpret_cast<const uint8_t*>(xb[t][b].qs);
-      }
-      for (int i = 0; i < 8; ++i) {
-        const __m256i qh = load_256(col + kQ5_KHigh + 32 * i);
-        __m256i lane[NT];  // [token] lane r: scalar lane i's integer sum of row r
-        for (int t = 0; t < NT; ++t) lane[t] = _mm256_setzero_si256();
-        auto chunk = [&](auto c_tag) {
-          constexpr int c = decltype(c_tag)::value;
+      for (int t = 0; t < NT; ++t) a[t] = reinterpret_cast<const uint8_t*>(xb[t][b].qs);
+      __m256i lane[NT];  // [token] lane r: row r's integer sum of sc_j * code * a so far
+      for (int t = 0; t < NT; ++t) lane[t] = _mm256_setzero_si256();
+      // Sub-blocks 2c and 2c + 1, runs i = 4h .. 4h + 3: four maddubs pair sums (each below
+      // 2 * 31 * 128) add up in int16 (below 31744) before one madd per token applies the scale.
+      auto quarter = [&](auto c_tag, int h) {
+        constexpr int c = decltype(c_tag)::value;
+        __m256i s0[NT], s1[NT];  // [token] int16 pair sums of sub-block 2c / 2c + 1
+        for (int t = 0; t < NT; ++t) s0[t] = s1[t] = _mm256_setzero_si256();
+        for (int i = 4 * h; i < 4 * h + 4; ++i) {
+          const __m256i qh = load_256(col + kQ5_KHigh + 32 * i);
           const __m256i q = load_256(col + kQ5_KCodes + 32 * (8 * c + i));
           const __m256i c0 = _mm256_or_si256(_mm256_and_si256(q, low_nibbles), fifth_bit<2 * c>(qh, bit4));
           const __m256i c1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q, 4), low_nibbles),
                                              fifth_bit<2 * c + 1>(qh, bit4));
           for (int t = 0; t < NT; ++t) {
-            // int16 pair sums below 2 * 31 * 128
-            const __m256i p0 = _mm256_maddubs_epi16(c0, _mm256_set1_epi32(load_i32(a[t] + 64 * c + 4 * i)));
-            const __m256i p1 = _mm256_maddubs_epi16(c1, _mm256_set1_epi32(load_i32(a[t] + 64 * c + 32 + 4 * i)));
-            lane[t] = _mm256_add_epi32(lane[t], _mm256_add_epi32(_mm256_madd_epi16(p0, sc(2 * c)),
-                                                                 _mm256_madd_epi16(p1, sc(2 * c + 1))));
-            pin(lane[t]);
+            s0[t] = _mm256_add_epi16(s0[t], _mm256_maddubs_epi16(c0, _mm256_set1_epi32(load_i32(a[t] + 64 * c + 4 * i))));
+            s1[t] = _mm256_add_epi16(s1[t], _mm256_maddubs_epi16(c1, _mm256_set1_epi32(load_i32(a[t] + 64 * c + 32 + 4 * i))));
+            pin(s0[t]);
+            pin(s1[t]);
           }
-        };
-        chunk(std::integral_constant<int, 0>());
-        chunk(std::integral_constant<int, 1>());
-        chunk(std::integral_constant<int, 2>());
-        chunk(std::integral_constant<int, 3>());
-        for (int t = 0; t < NT; ++t) acc[t][i] = _mm256_fmadd_ps(scale[t], _mm256_cvtepi32_ps(lane[t]), acc[t][i]);
+        }
+        for (int t = 0; t < NT; ++t)
+          lane[t] = _mm256_add_epi32(lane[t], _mm256_add_epi32(_mm256_madd_epi16(s0[t], sc(2 * c)),
+                                                               _mm256_madd_epi16(s1[t], sc(2 * c + 1))));
+      };
+      for (int h = 0; h < 2; ++h) {
+        quarter(std::integral_constant<int, 0>(), h);
+        quarter(std::integral_constant<int, 1>(), h);
+        quarter(std::integral_constant<int, 2>(), h);
+        quarter(std::integral_constant<int, 3>(), h);
       }
+      const __m256 d = _mm256_cvtph_ps(load_128(col));
+      for (int t = 0; t < NT; ++t)
+        acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(xb[t][b].d), d), _mm256_cvtepi32_ps(lane[t]), acc[t]);
       const __m256 dmin = _mm256_cvtph_ps(load_128(col + kQ4_KDmin));
       for (int t = 0; t < NT; ++t) {
         const __m128i sums = _mm_hadd_epi16(load_128(xb[t][b].bsums), load_128(xb[t][b].bsums + 8));
@@ -391,7 +383,7 @@ void q5_K_interleaved(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t
       }
     }
     for (int t = 0; t < NT; ++t)
-      _mm256_storeu_ps(y + t * y_stride + r0, _mm256_add_ps(sum_lanes_in_order(acc[t]), acc_min[t]));
+      _mm256_storeu_ps(y + t * y_stride + r0, _mm256_add_ps(acc[t], acc_min[t]));
   }
 }
 

@@ -6,13 +6,11 @@
 // each row's integer dot product is reduced to one int32 and the 8 rows' sums are transposed into
 // the 8 lanes of one vector, then converted and scaled once for all 8 rows. Lanes never mix, so a
 // row's result is the same whichever group (and thread) computed it, and its float accumulation
-// runs block after block in the scalar kernel's order. Groups of fewer than 8 rows repeat the last
-// row in the unused lanes (reads that hit the cache) and drop those results. The activation
-// block is loaded once per block for all 8 rows, and the per-block float work (scale conversion,
-// multiply, accumulate) is done once for 8 rows instead of once per row.
-// Q8_0 and Q5_K are the exception: they repeat the scalar kernels' float order (8 float lanes per
-// row, summed by hsum_order), so each row of a group keeps its own 8-lane accumulator and only the
-// integer work, the activation loads, the scale gather and the prefetch are shared.
+// runs block after block. Groups of fewer than 8 rows repeat the last row in the unused lanes
+// (reads that hit the cache) and drop those results. The activation block is loaded once per
+// block for all 8 rows, and the per-block float work (scale conversion, multiply, accumulate) is
+// done once for 8 rows instead of once per row. (Q8_0 and Q5_K used to repeat the scalar kernels'
+// 8 float lanes per row; they now take one fused multiply-add per block too, their own order.)
 //
 // Measured on a Zen 3 (EPYC, AVX2), one thread, weights in L2: about 1.9 (Q4_0), 2.1 (Q4_1),
 // 2.2 (Q4_K), 2.8 (Q8_0, Q5_K, Q6_K) and 3.5 (Q5_0, Q5_1) cycles at the nominal 2.45 GHz per 32
@@ -24,8 +22,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <type_traits>
-#include <utility>
 
 #include "kernels/row_groups.h"
 
@@ -131,25 +127,6 @@ inline __m256i broadcast_sum(__m256i v) {
   v = _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0x4E));
   v = _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0xB1));
   return _mm256_add_epi32(v, _mm256_permute2x128_si256(v, v, 0x01));
-}
-
-// Calls f(std::integral_constant<int, r>()) for r = 0..7: row-unrolled code with the row as a
-// compile-time constant (shuffle immediates need one).
-template <class F, int... R>
-inline void for_each_row_impl(F&& f, std::integer_sequence<int, R...>) {
-  (f(std::integral_constant<int, R>()), ...);
-}
-template <class F>
-inline void for_each_row(F&& f) {
-  for_each_row_impl(f, std::make_integer_sequence<int, kRowLanes>());
-}
-
-// The 8 float lanes of v summed like the scalar kernels' sum8_simd_order (and the reference's
-// x86 horizontal sum): a_k + a_k+4 for k < 4, then (r0 + r2) + (r1 + r3).
-inline float hsum_order(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));  // a_k + a_k+4
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));                                          // (r0+r2, r1+r3)
-  return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
 inline void store_group(__m256 acc, int64_t r0, int64_t n_rows, float* y) {

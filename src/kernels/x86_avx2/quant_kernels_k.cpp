@@ -137,10 +137,8 @@ void gemv_q4_K(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x
   }
 }
 
-// One Q5_K super-block of a row, laid out for the scalar kernel's float order (dot_q5_K_q8_K):
-// int32 lane l of *lanes = sum_j sc_j * sum(code * a) over the elements 4l..4l+3 of each
-// 32-element sub-block j, which is what madd(maddubs) leaves in int32 lane l when a register
-// holds one whole sub-block; *mins as for Q4_K. One 32-byte load of codes holds sub-block 2c
+// One Q5_K super-block of a row: the int32 lanes of *lanes add up to sum_j sc_j * sum(code * a)
+// over the 32-element sub-blocks j; *mins as for Q4_K. One 32-byte load of codes holds sub-block 2c
 // (low nibbles) and 2c + 1 (high nibbles); qh bit j of byte l is element l's fifth bit in
 // sub-block j. int16 pair sums stay below 2 * 31 * 128.
 inline void q5_k_row(const uint8_t* blk, const int8_t* a, __m128i pairs, __m256i* lanes,
@@ -177,9 +175,10 @@ inline void q5_k_row(const uint8_t* blk, const int8_t* a, __m128i pairs, __m256i
   *lanes = _mm256_add_epi32(acc0, acc1);
 }
 
-// Per row: 8 float lanes, lane += (dx * d) * lane_sum (fused) per super-block; the mins term
-// -(dx * dmin) * mins runs in row lanes (one lane per row) as its own sum; y = the lanes summed
-// in hsum_order + that sum, as in the scalar kernel. Rows never mix.
+// The AVX2 Q5_K order (that of the interleaved kernels, interleaved_kernels.cpp): per row and
+// super-block, the exact integer sum of sc_j * code * a over the 256 elements, one fused
+// multiply-add by dx * d; the mins term -(dx * dmin) * mins as its own sum; y = the two sums added.
+// Rows run in vector lanes and never mix.
 void gemv_q5_K(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int64_t n_cols,
                float* y) {
   const BlockQ8_K* xb = static_cast<const BlockQ8_K*>(x);
@@ -188,8 +187,7 @@ void gemv_q5_K(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x
     const uint8_t* rows[kRowLanes];
     group_rows(w, row_bytes, r0, n_rows, rows);
     const uint8_t* next_group = w + static_cast<size_t>(r0 + kRowLanes) * row_bytes;
-    __m256 acc[kRowLanes];  // [row] the scalar kernel's 8 float lanes
-    for (int r = 0; r < kRowLanes; ++r) acc[r] = _mm256_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();      // lane r: row r's running sum of the scaled codes
     __m256 acc_min = _mm256_setzero_ps();  // lane r: row r's running mins term
     for (int64_t b = 0; b < n_blocks; ++b) {
       const size_t off = static_cast<size_t>(b) * sizeof(BlockQ5_K);
@@ -198,21 +196,14 @@ void gemv_q5_K(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x
       __m256 d, dmin;
       gather_fp16_pair(rows, off, &d, &dmin);  // d and dmin lead the block
       const __m256 dx = _mm256_set1_ps(xb[b].d);
-      // lane r: dx * d(row r), broadcast per row through memory (a load, no shuffle)
-      alignas(32) float scale[kRowLanes];
-      _mm256_store_ps(scale, _mm256_mul_ps(dx, d));
+      __m256i lanes[kRowLanes];  // [row] int32 lanes summing to the row's integer total
       __m128i mins[kRowLanes];
-      for (int r = 0; r < kRowLanes; ++r) {
-        __m256i lanes;
-        q5_k_row(rows[r] + off, xb[b].qs, pairs, &lanes, &mins[r]);
-        acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(&scale[r]), _mm256_cvtepi32_ps(lanes), acc[r]);
-      }
-      // fnmadd(p, m, acc) rounds -(p * m) + acc once: the scalar fma(-(dx * dmin), m, acc).
+      for (int r = 0; r < kRowLanes; ++r) q5_k_row(rows[r] + off, xb[b].qs, pairs, &lanes[r], &mins[r]);
+      acc = _mm256_fmadd_ps(_mm256_mul_ps(dx, d), _mm256_cvtepi32_ps(transpose_sum8(lanes)), acc);
+      // fnmadd(p, m, acc) rounds -(p * m) + acc once: fma(-(dx * dmin), m, acc).
       acc_min = _mm256_fnmadd_ps(_mm256_mul_ps(dx, dmin), _mm256_cvtepi32_ps(transpose_sum8(mins)), acc_min);
     }
-    alignas(32) float min_terms[kRowLanes];
-    _mm256_store_ps(min_terms, acc_min);
-    for (int64_t r = 0; r < kRowLanes && r0 + r < n_rows; ++r) y[r0 + r] = hsum_order(acc[r]) + min_terms[r];
+    store_group(_mm256_add_ps(acc, acc_min), r0, n_rows, y);
   }
 }
 
