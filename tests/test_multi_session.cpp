@@ -48,7 +48,7 @@ struct Script {
 std::vector<Script> make_scripts(int n_vocab) {
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> id(0, n_vocab - 1);
-  const int prompt_len[3] = {37, 70, 5};  // 70 > the 64-token step: a chunk straddles two
+  const int prompt_len[3] = {37, 100, 5};  // 100 > the 96-token step: a chunk straddles two
   const int decode_len[3] = {9, 4, 12};
   std::vector<Script> out(3);
   for (int s = 0; s < 3; ++s) {

@@ -13,12 +13,17 @@ namespace loam {
 namespace avx2 {
 namespace {
 
-// gemm's register tile for long rows: 4 weight rows against 3 activation rows, one of dot_rows'
-// two accumulators at a time (dot_tile_half). Its 12 accumulators, 3 activation vectors and a
-// weight vector fill the 16 registers, and 7 loads feed 12 fused multiply-adds. Measured on the
-// AVX2 EPYC (one thread, 32 rows x 2048 and 16 x 5632 F16 columns, 512 activation rows): 41
-// GMAC/s with 1024-column blocks (39 with 512, 31 with 2048), 39 for 3 x 4, 34 for the previous
-// tile (3 x 2 with both accumulators at once: 10 loads per 12); the core's FMA peak is 51.
+// Two float orders, by row length. Short rows (at most kShortRow columns: attention's key rows)
+// keep two accumulators per row (dot_rows: the first and second 8 of every 16 columns), which
+// halves the dependency chain of a row that has few steps. Long rows (the weight matrices) keep
+// one accumulator per row, 8 columns a step (dot_rows_long), which is what gemm's register tile
+// wants: 4 weight rows against 3 activation rows, 12 accumulators, 3 activation vectors and a
+// weight vector fill the 16 registers, and 7 loads (4 conversions) feed 12 fused multiply-adds, over
+// whole rows in one pass. Measured on the AVX2 EPYC (one thread, 512 activation rows, 32 x 2048 /
+// 16 x 5632 / 32 x 5632 F16): 46.9 / 47.3 / 46.2 GMAC/s (the core's FMA peak is 51), where the
+// previous tile, which kept both accumulators of the short-row order and so ran over each block of
+// 1024 columns twice (one accumulator per pass, each weight converted twice), did 41.9 / 39.9 /
+// 40.8; 3 x 4 tiles did 40.6 on the first shape, 2 x 6 26.
 constexpr int kGemmRows = 4, kGemmTokens = 3;
 constexpr int64_t kShortRow = 256;  // columns up to which gemm_short_rows is used instead
 
@@ -42,6 +47,15 @@ struct LoadBF16 {
   }
 };
 
+// Sum of the 8 lanes of v: (l0+l4 + l2+l6) + (l1+l5 + l3+l7).
+inline float hsum8(__m256 v) {
+  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+// The short-row order: two accumulators per row, the first and second 8 of every 16 columns.
 template <class L, int R, bool kPrefetch = false>
 inline void dot_rows(const uint8_t* w, size_t row_bytes, const float* x, int64_t n, float* y) {
   __m256 acc0[R], acc1[R];
@@ -78,13 +92,45 @@ inline void dot_rows(const uint8_t* w, size_t row_bytes, const float* x, int64_t
       acc1[r] = _mm256_fmadd_ps(L::full(wt), xa, acc1[r]);
     }
   }
-  for (int r = 0; r < R; ++r) {
-    const __m256 s = _mm256_add_ps(acc0[r], acc1[r]);
-    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-    y[r] = _mm_cvtss_f32(lo);
+  for (int r = 0; r < R; ++r) y[r] = hsum8(_mm256_add_ps(acc0[r], acc1[r]));
+}
+
+// The long-row order: one accumulator per row, acc += w[i..i+8) * x[i..i+8) for i = 0, 8, ...,
+// the last n % 8 columns through zero-padded copies, then hsum8.
+template <class L, int R, bool kPrefetch = false>
+inline void dot_rows_long(const uint8_t* w, size_t row_bytes, const float* x, int64_t n, float* y) {
+  __m256 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 xa = _mm256_loadu_ps(x + i);
+    const __m256 xb = _mm256_loadu_ps(x + i + 8);
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* p = w + r * row_bytes + i * L::kBytes;
+      // As in dot_rows: the same spot 2R rows on, for the group after next.
+      if (kPrefetch) _mm_prefetch(reinterpret_cast<const char*>(p + 2 * R * row_bytes), _MM_HINT_T0);
+      acc[r] = _mm256_fmadd_ps(L::full(p), xa, acc[r]);
+    }
+    for (int r = 0; r < R; ++r)
+      acc[r] = _mm256_fmadd_ps(L::full(w + r * row_bytes + (i + 8) * L::kBytes), xb, acc[r]);
   }
+  if (i + 8 <= n) {
+    const __m256 xa = _mm256_loadu_ps(x + i);
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(L::full(w + r * row_bytes + i * L::kBytes), xa, acc[r]);
+    i += 8;
+  }
+  if (i < n) {
+    const int64_t left = n - i;
+    alignas(32) float xt[8] = {0};
+    std::memcpy(xt, x + i, left * sizeof(float));
+    const __m256 xa = _mm256_load_ps(xt);
+    for (int r = 0; r < R; ++r) {
+      alignas(32) uint8_t wt[32] = {0};
+      std::memcpy(wt, w + r * row_bytes + i * L::kBytes, left * L::kBytes);
+      acc[r] = _mm256_fmadd_ps(L::full(wt), xa, acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) y[r] = hsum8(acc[r]);
 }
 
 template <class L>
@@ -92,9 +138,15 @@ void gemv(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int
           float* y) {
   const float* xf = static_cast<const float*>(x);
   int64_t r = 0;
-  for (; r + 12 <= n_rows; r += 4) dot_rows<L, 4, true>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
-  for (; r + 4 <= n_rows; r += 4) dot_rows<L, 4>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
-  for (; r < n_rows; ++r) dot_rows<L, 1>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
+  if (n_cols <= kShortRow) {
+    for (; r + 12 <= n_rows; r += 4) dot_rows<L, 4, true>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
+    for (; r + 4 <= n_rows; r += 4) dot_rows<L, 4>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
+    for (; r < n_rows; ++r) dot_rows<L, 1>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
+    return;
+  }
+  for (; r + 12 <= n_rows; r += 4) dot_rows_long<L, 4, true>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
+  for (; r + 4 <= n_rows; r += 4) dot_rows_long<L, 4>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
+  for (; r < n_rows; ++r) dot_rows_long<L, 1>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
 }
 
 // R weight rows (row_bytes apart) of n columns against G activation rows (x + g * xs floats),
@@ -145,13 +197,7 @@ inline void dot_tile(const uint8_t* w, size_t row_bytes, const float* x, size_t 
 template <int R, int G>
 inline void finish_tile(const __m256 acc0[R][G], const __m256 acc1[R][G], float* y, size_t ys) {
   for (int r = 0; r < R; ++r) {
-    for (int g = 0; g < G; ++g) {
-      const __m256 s = _mm256_add_ps(acc0[r][g], acc1[r][g]);
-      __m128 lo = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
-      lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-      lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-      y[r + g * ys] = _mm_cvtss_f32(lo);
-    }
+    for (int g = 0; g < G; ++g) y[r + g * ys] = hsum8(_mm256_add_ps(acc0[r][g], acc1[r][g]));
   }
 }
 
@@ -170,102 +216,59 @@ inline void rows_tile(const uint8_t* w, size_t row_bytes, int64_t n_rows, const 
   }
 }
 
-// One of dot_rows' two accumulators for R rows against G activation rows: half H (0: the first 8
-// of every 16 columns and the 8 that may follow the last 16; 1: the second 8 and the zero-padded
-// tail), columns [i, end) in dot_rows' order. Two passes over a column block, one per half, hold
-// 12 accumulators for 4 weight rows x 3 activation rows where both halves at once held them for
-// 3 x 2: 7 loads feed 12 fused multiply-adds instead of 10. The second pass reads the block's
-// weights from L1.
-template <class L, int R, int G, int H>
-inline void dot_tile_half(const uint8_t* w, size_t row_bytes, const float* x, size_t xs, int64_t i,
-                          int64_t end, int64_t n, __m256 acc[R][G]) {
-  for (; i + 16 <= end; i += 16) {
-    const int64_t c = i + 8 * H;
+// R weight rows against G activation rows, in dot_rows_long's operations and order: every result
+// equals gemv's bit for bit. Whole rows at a time: splitting the columns into blocks of 1024 (so
+// that the G activation rows stayed in L1 while a band of 32 weight rows went through them, their
+// accumulators waiting in memory) measured slower on the AVX2 EPYC (one thread, 32 x 2048 / 16 x
+// 5632 / 32 x 5632 F16 against 512 activation rows: 43-44 GMAC/s against 47-48 without blocks).
+template <class L, int R, int G>
+inline void tile_long(const uint8_t* w, size_t row_bytes, const float* x, size_t xs, int64_t n, float* y,
+                      size_t ys) {
+  __m256 acc[R][G];
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
     if constexpr (R <= G) {  // the R weight vectors in registers, one activation vector at a time
       __m256 wv[R];
-      for (int r = 0; r < R; ++r) wv[r] = L::full(w + r * row_bytes + c * L::kBytes);
+      for (int r = 0; r < R; ++r) wv[r] = L::full(w + r * row_bytes + i * L::kBytes);
       for (int g = 0; g < G; ++g) {
-        const __m256 xv = _mm256_loadu_ps(x + g * xs + c);
+        const __m256 xv = _mm256_loadu_ps(x + g * xs + i);
         for (int r = 0; r < R; ++r) acc[r][g] = _mm256_fmadd_ps(wv[r], xv, acc[r][g]);
       }
     } else {  // the G activation vectors in registers, one weight vector at a time
       __m256 xv[G];
-      for (int g = 0; g < G; ++g) xv[g] = _mm256_loadu_ps(x + g * xs + c);
+      for (int g = 0; g < G; ++g) xv[g] = _mm256_loadu_ps(x + g * xs + i);
       for (int r = 0; r < R; ++r) {
-        const __m256 wv = L::full(w + r * row_bytes + c * L::kBytes);
+        const __m256 wv = L::full(w + r * row_bytes + i * L::kBytes);
         for (int g = 0; g < G; ++g) acc[r][g] = _mm256_fmadd_ps(wv, xv[g], acc[r][g]);
       }
     }
   }
-  if (end != n) return;
-  if (i + 8 <= n) {
-    if (H == 0) {
-      for (int r = 0; r < R; ++r) {
-        const __m256 wa = L::full(w + r * row_bytes + i * L::kBytes);
-        for (int g = 0; g < G; ++g) acc[r][g] = _mm256_fmadd_ps(wa, _mm256_loadu_ps(x + g * xs + i), acc[r][g]);
-      }
+  if (i < n) {
+    const int64_t left = n - i;
+    alignas(32) float xt[G][8] = {};
+    for (int g = 0; g < G; ++g) std::memcpy(xt[g], x + g * xs + i, left * sizeof(float));
+    for (int r = 0; r < R; ++r) {
+      alignas(32) uint8_t wt[32] = {0};
+      std::memcpy(wt, w + r * row_bytes + i * L::kBytes, left * L::kBytes);
+      const __m256 wa = L::full(wt);
+      for (int g = 0; g < G; ++g) acc[r][g] = _mm256_fmadd_ps(wa, _mm256_load_ps(xt[g]), acc[r][g]);
     }
-    i += 8;
   }
-  if (H == 0 || i >= n) return;
-  const int64_t left = n - i;
-  alignas(32) float xt[G][8] = {};
-  for (int g = 0; g < G; ++g) std::memcpy(xt[g], x + g * xs + i, left * sizeof(float));
-  for (int r = 0; r < R; ++r) {
-    alignas(32) uint8_t wt[32] = {0};
-    std::memcpy(wt, w + r * row_bytes + i * L::kBytes, left * L::kBytes);
-    const __m256 wa = L::full(wt);
-    for (int g = 0; g < G; ++g) acc[r][g] = _mm256_fmadd_ps(wa, _mm256_load_ps(xt[g]), acc[r][g]);
-  }
+  for (int r = 0; r < R; ++r)
+    for (int g = 0; g < G; ++g) y[r + g * ys] = hsum8(acc[r][g]);
 }
 
-// Columns per pass: G activation rows of 1024 floats (12 KiB for G = 3) stay in L1 while every
-// row of a band goes through them (whole rows of 2048-5632 floats came from L2).
-constexpr int64_t kColumnBlock = 1024;
-constexpr int64_t kBandRows = 32;  // rows whose accumulators are kept across column blocks
-
-// Long rows [0, n_rows) against G activation rows, R rows at a time (then one at a time), in
-// column blocks, a band of rows at a time, each block in two passes (dot_tile_half). The band's
-// accumulators wait in memory between passes; the operations on each are dot_rows', in its order,
-// so every result equals gemv's bit for bit.
+// Long rows [0, n_rows) against G activation rows, R rows at a time, then one at a time.
 template <class L, int R, int G>
 inline void rows_tile_long(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* x,
                            size_t xs, int64_t n, float* y, size_t ys) {
-  auto band_rows = [&](int64_t r0, int64_t band, auto rows_tag) {
-    constexpr int RT = decltype(rows_tag)::value;
-    alignas(32) float state[kBandRows / RT][2][RT][G][8];  // [tile of the band][half][row][act]
-    auto pass = [&](int64_t k, int64_t c0, int64_t c1, auto half_tag) {
-      constexpr int H = decltype(half_tag)::value;
-      __m256 acc[RT][G];
-      for (int r = 0; r < RT; ++r)
-        for (int g = 0; g < G; ++g) acc[r][g] = c0 == 0 ? _mm256_setzero_ps() : _mm256_load_ps(state[k][H][r][g]);
-      dot_tile_half<L, RT, G, H>(w + static_cast<size_t>(r0 + k * RT) * row_bytes, row_bytes, x, xs, c0, c1, n, acc);
-      for (int r = 0; r < RT; ++r)
-        for (int g = 0; g < G; ++g) _mm256_store_ps(state[k][H][r][g], acc[r][g]);
-    };
-    for (int64_t c0 = 0; c0 < n; c0 += kColumnBlock) {
-      const int64_t c1 = n - c0 <= kColumnBlock ? n : c0 + kColumnBlock;
-      for (int64_t k = 0; k < band / RT; ++k) {
-        pass(k, c0, c1, std::integral_constant<int, 0>());
-        pass(k, c0, c1, std::integral_constant<int, 1>());
-      }
-    }
-    for (int64_t k = 0; k < band / RT; ++k) {
-      __m256 acc0[RT][G], acc1[RT][G];
-      for (int r = 0; r < RT; ++r)
-        for (int g = 0; g < G; ++g) {
-          acc0[r][g] = _mm256_load_ps(state[k][0][r][g]);
-          acc1[r][g] = _mm256_load_ps(state[k][1][r][g]);
-        }
-      finish_tile<RT, G>(acc0, acc1, y + r0 + k * RT, ys);
-    }
-  };
-  const int64_t tiled = n_rows - n_rows % R, band_step = kBandRows / R * R;
-  for (int64_t r0 = 0; r0 < tiled; r0 += band_step) {
-    const int64_t band = tiled - r0 < band_step ? tiled - r0 : band_step;
-    band_rows(r0, band, std::integral_constant<int, R>());
-  }
-  if (tiled < n_rows) band_rows(tiled, n_rows - tiled, std::integral_constant<int, 1>());  // < R rows
+  int64_t row = 0;
+  for (; row + R <= n_rows; row += R)
+    tile_long<L, R, G>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, n, y + row, ys);
+  for (; row < n_rows; ++row)
+    tile_long<L, 1, G>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, n, y + row, ys);
 }
 
 // Short rows (attention's key rows: head_dim columns, many rows) against the query heads of a
