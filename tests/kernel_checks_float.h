@@ -107,11 +107,11 @@ inline int check_float_gemm(const KernelTable& simd, std::mt19937& rng) {
     const TypeKernels& k = simd.weights[static_cast<uint32_t>(type)];
     if (k.gemm == nullptr) continue;
     ++with_gemm;
-    // Short rows (attention's key rows) and long ones, which kernels may tile differently; past 512
-    // columns they may go in column blocks and bands of rows (x86_avx2/float_kernels.cpp): exact
-    // multiples, tails, and more rows than one band.
-    for (int64_t cols : {1, 7, 8, 9, 16, 23, 64, 100, 300, 513, 1024, 1031, 1544}) {
-      const int64_t rows = cols >= 300 ? 37 : 5;
+    // Short rows (attention's key rows) and long ones, which kernels may tile differently and take
+    // in another order (x86_avx2/float_kernels.cpp: past 256 columns): both sides of that
+    // boundary, exact multiples, tails, and tiles of rows with remainders.
+    for (int64_t cols : {1, 7, 8, 9, 16, 23, 64, 100, 256, 257, 300, 513, 1024, 1031, 1544}) {
+      const int64_t rows = cols >= 256 ? 37 : 5;
       const size_t rb = dtype_row_bytes(type, cols) + 6;  // rows 6 bytes further apart
       std::vector<uint8_t> w(rb * rows);
       for (int64_t r = 0; r < rows; ++r) {
