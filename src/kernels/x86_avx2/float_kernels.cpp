@@ -55,6 +55,21 @@ inline float hsum8(__m256 v) {
   return _mm_cvtss_f32(lo);
 }
 
+// acc[r] += row r's last n - i columns (0 < n - i < 8) times x's, both through zero-padded copies.
+template <class L, int R>
+inline void fma_padded_tail(const uint8_t* w, size_t row_bytes, const float* x, int64_t i, int64_t n,
+                            __m256 acc[R]) {
+  const int64_t left = n - i;
+  alignas(32) float xt[8] = {0};
+  std::memcpy(xt, x + i, left * sizeof(float));
+  const __m256 xa = _mm256_load_ps(xt);
+  for (int r = 0; r < R; ++r) {
+    alignas(32) uint8_t wt[32] = {0};
+    std::memcpy(wt, w + r * row_bytes + i * L::kBytes, left * L::kBytes);
+    acc[r] = _mm256_fmadd_ps(L::full(wt), xa, acc[r]);
+  }
+}
+
 // The short-row order: two accumulators per row, the first and second 8 of every 16 columns.
 template <class L, int R, bool kPrefetch = false>
 inline void dot_rows(const uint8_t* w, size_t row_bytes, const float* x, int64_t n, float* y) {
@@ -81,17 +96,7 @@ inline void dot_rows(const uint8_t* w, size_t row_bytes, const float* x, int64_t
       acc0[r] = _mm256_fmadd_ps(L::full(w + r * row_bytes + i * L::kBytes), xa, acc0[r]);
     i += 8;
   }
-  if (i < n) {
-    const int64_t left = n - i;
-    alignas(32) float xt[8] = {0};
-    std::memcpy(xt, x + i, left * sizeof(float));
-    const __m256 xa = _mm256_load_ps(xt);
-    for (int r = 0; r < R; ++r) {
-      alignas(32) uint8_t wt[32] = {0};
-      std::memcpy(wt, w + r * row_bytes + i * L::kBytes, left * L::kBytes);
-      acc1[r] = _mm256_fmadd_ps(L::full(wt), xa, acc1[r]);
-    }
-  }
+  if (i < n) fma_padded_tail<L, R>(w, row_bytes, x, i, n, acc1);
   for (int r = 0; r < R; ++r) y[r] = hsum8(_mm256_add_ps(acc0[r], acc1[r]));
 }
 
@@ -119,17 +124,7 @@ inline void dot_rows_long(const uint8_t* w, size_t row_bytes, const float* x, in
     for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(L::full(w + r * row_bytes + i * L::kBytes), xa, acc[r]);
     i += 8;
   }
-  if (i < n) {
-    const int64_t left = n - i;
-    alignas(32) float xt[8] = {0};
-    std::memcpy(xt, x + i, left * sizeof(float));
-    const __m256 xa = _mm256_load_ps(xt);
-    for (int r = 0; r < R; ++r) {
-      alignas(32) uint8_t wt[32] = {0};
-      std::memcpy(wt, w + r * row_bytes + i * L::kBytes, left * L::kBytes);
-      acc[r] = _mm256_fmadd_ps(L::full(wt), xa, acc[r]);
-    }
-  }
+  if (i < n) fma_padded_tail<L, R>(w, row_bytes, x, i, n, acc);
   for (int r = 0; r < R; ++r) y[r] = hsum8(acc[r]);
 }
 
