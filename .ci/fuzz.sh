@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets of tests/fuzz (clang, AddressSanitizer + UndefinedBehaviorSanitizer)
 # in build/fuzz, writes their seed corpora into a temporary directory (fuzz_make_seeds: our own
 # writers plus copies of ../shared fixtures) and runs each target for LOAM_FUZZ_SECONDS (default
-# 30). Installs clang and its sanitizer/fuzzer runtime with apt-get when missing. Prints one line
+# 30), two targets at a time. Installs clang and its sanitizer/fuzzer runtime with apt-get when missing. Prints one line
 # per target; exits 1 on any crash, leak, timeout, out-of-memory or UB report, keeping the
 # crashing input (path and hex dump in the log) to be added under tests/fuzz/regressions/.
 #
@@ -61,19 +61,18 @@ fi
 # --- run -----------------------------------------------------------------------------------------
 # libFuzzer handles ASan and LSan reports itself (it keeps the input and exits non-zero).
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
-failed=()
-summary=()
-for t in "${targets[@]}"; do
-  name=${t#fuzz_}
+
+# One target: its result line to $work/NAME.result, its report (crash details) to $work/NAME.report,
+# and $work/NAME.failed when it failed.
+fuzz_one() {
+  local t=$1 name=${1#fuzz_} log rc=0 runs rate added line
   # fuzz_hf has no generated seeds (test_fuzz_hf.cpp makes its own): it starts from nothing.
   mkdir -p "$work/corpus/$name" "$work/crashes" "$work/seeds/$name"
   # Model files are large: mutate at most their first 64 KiB (headers, metadata, vocabularies),
   # which keeps thousands of runs a second instead of hundreds.
-  max_len=()
+  local max_len=()
   case "$name" in gguf|llama2c) max_len=(-max_len=65536) ;; esac
   log="$work/$name.log"
-  echo "=== $t (${seconds} s)"
-  rc=0
   # The first directory receives new inputs; the seed directory is only read.
   "$build/fuzz/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
     -print_final_stats=1 "${max_len[@]}" -artifact_prefix="$work/crashes/$name-" \
@@ -82,22 +81,47 @@ for t in "${targets[@]}"; do
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
   added=$(sed -n 's/^stat::new_units_added: *//p' "$log")
   # With -fno-sanitize-recover a UB report aborts, but check the log too, in case it did not.
-  reports='runtime error:|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)'
+  local reports='runtime error:|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)'
+  : >"$work/$name.report"
   if [ "$rc" -ne 0 ] || grep -qE "$reports" "$log"; then
     line="$t: FAILED (exit $rc) after ${runs:-?} runs"
-    failed+=("$t")
-    grep -E 'ERROR:|runtime error:|SUMMARY:|broken promise|^    #[0-9] ' "$log" | head -40 ||
-      tail -30 "$log"
-    for f in "$work/crashes/$name-"*; do
-      [ -e "$f" ] || continue
-      echo "--- input kept at $f ($(stat -c %s "$f") bytes), first 512 bytes:"
-      head -c 512 "$f" | od -A d -t x1 | head -40
-    done
+    touch "$work/$name.failed"
+    {
+      grep -E 'ERROR:|runtime error:|SUMMARY:|broken promise|^    #[0-9] ' "$log" | head -40 ||
+        tail -30 "$log"
+      for f in "$work/crashes/$name-"*; do
+        [ -e "$f" ] || continue
+        echo "--- input kept at $f ($(stat -c %s "$f") bytes), first 512 bytes:"
+        head -c 512 "$f" | od -A d -t x1 | head -40
+      done
+    } >"$work/$name.report"
   else
     line="$t: ok, ${runs:-?} runs in ${seconds} s (${rate:-?}/s), ${added:-?} new inputs"
   fi
+  echo "$line" >"$work/$name.result"
+}
+
+# Two targets at a time, one a core (a libFuzzer process runs on one thread): two lanes, each
+# taking every other target in turn.
+lane() {
+  local i
+  for ((i = $1; i < ${#targets[@]}; i += 2)); do fuzz_one "${targets[$i]}"; done
+}
+echo "=== ${targets[*]}: ${seconds} s each, two at a time"
+lane 1 &
+second_lane=$!
+lane 0
+wait "$second_lane"
+
+failed=()
+summary=()
+for t in "${targets[@]}"; do
+  name=${t#fuzz_}
+  cat "$work/$name.report"
+  line=$(cat "$work/$name.result")
   echo "$line"
   summary+=("$line")
+  if [ -e "$work/$name.failed" ]; then failed+=("$t"); fi
 done
 
 end=$(date +%s)
