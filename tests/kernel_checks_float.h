@@ -35,18 +35,24 @@ inline std::vector<uint8_t> random_weights(DType type, int64_t rows, int64_t col
   return w;
 }
 
+// Element i of a row, from the scalar definition of the type.
+inline float weight_value(DType type, const uint8_t* row, int64_t i) {
+  float w;
+  if (type == DType::F32) {
+    std::memcpy(&w, row + 4 * i, 4);
+  } else {
+    uint16_t h;
+    std::memcpy(&h, row + 2 * i, 2);
+    w = type == DType::F16 ? fp16_to_fp32(h) : bf16_to_fp32(h);
+  }
+  return w;
+}
+
 // Exact value of the dot product, in double, from the scalar definition of each element.
 inline double exact_dot(DType type, const uint8_t* row, const float* x, int64_t n, double* abs_sum) {
   double s = 0, a = 0;
   for (int64_t i = 0; i < n; ++i) {
-    float w;
-    if (type == DType::F32) {
-      std::memcpy(&w, row + 4 * i, 4);
-    } else {
-      uint16_t h;
-      std::memcpy(&h, row + 2 * i, 2);
-      w = type == DType::F16 ? fp16_to_fp32(h) : bf16_to_fp32(h);
-    }
+    const float w = weight_value(type, row, i);
     s += static_cast<double>(w) * x[i];
     a += std::fabs(static_cast<double>(w) * x[i]);
   }
@@ -77,11 +83,56 @@ inline void check_float_gemv(const KernelTable& scalar, const KernelTable& simd,
   }
 }
 
-// Threads split matrices by rows: a row must give the same bits alone or in a group: short rows,
-// and long ones (29 x 301), which the AVX2 kernels take in another order, 4 rows at a time.
+// The AVX2 float order (x86_avx2/float_kernels.cpp), written out one lane at a time: lane k keeps
+// acc_k = fma(w[i + k], x[i + k], acc_k) for i = 0, 8, 16, ..., past the row's end with zeros;
+// m_j = acc_j + acc_(j+4); the result is (m0 + m1) + (m2 + m3) (the scalar kernel's tree, but with
+// fused multiply-adds).
+inline float avx2_float_order_dot(DType type, const uint8_t* row, const float* x, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int64_t i = 0; i < n; i += 8) {
+    for (int k = 0; k < 8; ++k) {
+      const bool in = i + k < n;
+      acc[k] = std::fma(in ? weight_value(type, row, i + k) : 0.0f, in ? x[i + k] : 0.0f, acc[k]);
+    }
+  }
+  float m[4];
+  for (int j = 0; j < 4; ++j) m[j] = acc[j] + acc[j + 4];
+  return (m[0] + m[1]) + (m[2] + m[3]);
+}
+
+// The table's gemv (and gemm, one and several activation rows) against avx2_float_order_dot, bit
+// for bit: short and long rows, tails, row counts around the 8- and 4-row steps.
+inline void check_avx2_float_order(const KernelTable& avx2, std::mt19937& rng) {
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (DType type : {DType::F32, DType::F16, DType::BF16}) {
+    const TypeKernels& k = avx2.weights[static_cast<uint32_t>(type)];
+    for (int64_t cols : {1, 5, 8, 13, 16, 64, 77, 128, 256, 257, 300, 1031}) {
+      for (int64_t rows : {1, 4, 8, 13}) {
+        auto w = random_weights(type, rows, cols, rng);
+        const size_t rb = dtype_row_bytes(type, cols);
+        const int n_tok = 3;
+        std::vector<float> x(static_cast<size_t>(cols) * n_tok), y(rows), yg(static_cast<size_t>(rows) * n_tok);
+        for (float& v : x) v = dist(rng);
+        k.gemv(w.data(), rb, rows, x.data(), cols, y.data());
+        k.gemm(w.data(), rb, rows, x.data(), cols * sizeof(float), n_tok, cols, yg.data(), rows);
+        for (int64_t r = 0; r < rows; ++r) {
+          const float want = avx2_float_order_dot(type, w.data() + r * rb, x.data(), cols);
+          CHECK(std::memcmp(&y[r], &want, sizeof(float)) == 0);
+          for (int t = 0; t < n_tok; ++t) {
+            const float want_t = avx2_float_order_dot(type, w.data() + r * rb, &x[t * cols], cols);
+            CHECK(std::memcmp(&yg[t * rows + r], &want_t, sizeof(float)) == 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Threads split matrices by rows: a row must give the same bits alone or in a group: short rows
+// (which the AVX2 gemv takes 8, then 4, then 1 at a time) and long ones (4 at a time).
 inline void check_float_row_independence(const KernelTable& simd, std::mt19937& rng) {
   for (DType type : {DType::F32, DType::F16, DType::BF16}) {
-    for (const auto& shape : {std::pair<int64_t, int64_t>{7, 77}, {29, 301}}) {
+    for (const auto& shape : {std::pair<int64_t, int64_t>{7, 77}, {21, 77}, {29, 301}}) {
       const int64_t rows = shape.first, cols = shape.second;
       auto w = random_weights(type, rows, cols, rng);
       std::vector<float> x(cols, 0.5f), all(rows), one(1);
@@ -107,11 +158,12 @@ inline int check_float_gemm(const KernelTable& simd, std::mt19937& rng) {
     const TypeKernels& k = simd.weights[static_cast<uint32_t>(type)];
     if (k.gemm == nullptr) continue;
     ++with_gemm;
-    // Short rows (attention's key rows) and long ones, which kernels may tile differently and take
-    // in another order (x86_avx2/float_kernels.cpp: past 256 columns): both sides of that
-    // boundary, exact multiples, tails, and tiles of rows with remainders.
+    // Short rows (attention's key rows) and long ones, which kernels may tile differently
+    // (x86_avx2/float_kernels.cpp: blocks of 64 rows up to 256 columns): both sides of that
+    // boundary, exact multiples, tails, and tiles of rows with remainders (131 short rows: two
+    // blocks and 3 rows).
     for (int64_t cols : {1, 7, 8, 9, 16, 23, 64, 100, 256, 257, 300, 513, 1024, 1031, 1544}) {
-      const int64_t rows = cols >= 256 ? 37 : 5;
+      const int64_t rows = cols >= 256 ? 37 : cols == 64 || cols == 23 ? 131 : 5;
       const size_t rb = dtype_row_bytes(type, cols) + 6;  // rows 6 bytes further apart
       std::vector<uint8_t> w(rb * rows);
       for (int64_t r = 0; r < rows; ++r) {

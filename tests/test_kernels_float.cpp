@@ -62,6 +62,12 @@ TEST_CASE("SIMD float gemm gives the table's gemv bits for every activation row"
   }
 }
 
+TEST_CASE("AVX2 float gemv and gemm: one 8-lane accumulator per row, lanes summed in a fixed tree, bit for bit") {
+  if (!isa_supported(Isa::Avx2)) SKIP("this CPU does not run the AVX2 kernels");
+  std::mt19937 rng(6);
+  check_avx2_float_order(*kernel_table_for(Isa::Avx2), rng);
+}
+
 TEST_CASE("SIMD dot_f32 and axpy_f32 equal scalar") {
   const auto isas = simd_isas();
   if (isas.empty()) SKIP("no SIMD kernels on this CPU");

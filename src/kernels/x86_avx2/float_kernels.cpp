@@ -13,19 +13,25 @@ namespace loam {
 namespace avx2 {
 namespace {
 
-// Two float orders, by row length. Short rows (at most kShortRow columns: attention's key rows)
-// keep two accumulators per row (dot_rows: the first and second 8 of every 16 columns), which
-// halves the dependency chain of a row that has few steps. Long rows (the weight matrices) keep
-// one accumulator per row, 8 columns a step (dot_rows_long), which is what gemm's register tile
-// wants: 4 weight rows against 3 activation rows, 12 accumulators, 3 activation vectors and a
-// weight vector fill the 16 registers, and 7 loads (4 conversions) feed 12 fused multiply-adds, over
-// whole rows in one pass. Measured on the AVX2 EPYC (one thread, 512 activation rows, 32 x 2048 /
-// 16 x 5632 / 32 x 5632 F16): 46.9 / 47.3 / 46.2 GMAC/s (the core's FMA peak is 51), where the
-// previous tile, which kept both accumulators of the short-row order and so ran over each block of
-// 1024 columns twice (one accumulator per pass, each weight converted twice), did 41.9 / 39.9 /
-// 40.8; 3 x 4 tiles did 40.6 on the first shape, 2 x 6 26.
+// One float order for every row: one accumulator per row, acc += w[i..i+8) * x[i..i+8) for i = 0,
+// 8, ..., the last n % 8 columns through zero-padded copies, then the 8 lanes summed by the tree of
+// hsum8 (below). gemm's register tile wants it: 4 weight rows against 3 activation rows, 12
+// accumulators, 3 activation vectors and a weight vector fill the 16 registers, and 7 loads (4
+// conversions) feed 12 fused multiply-adds, over whole rows in one pass. Measured on the AVX2 EPYC
+// (one thread, 512 activation rows, 32 x 2048 / 16 x 5632 / 32 x 5632 F16): 46.9 / 47.3 / 46.2
+// GMAC/s (the core's FMA peak is 51), where a tile that kept two accumulators per row and so ran
+// over each block of 1024 columns twice did 41.9 / 39.9 / 40.8; 3 x 4 tiles did 40.6 on the first
+// shape, 2 x 6 26. Attention's key rows (head_dim columns) take the same tile: the sums of their
+// lanes, one per (row, query head) every head_dim / 8 multiply-adds, are done for 4 or 8 results at
+// once (reduce4, reduce8), in hsum8's tree for each. Scores of one decode token at depth 4096
+// (TinyLlama: 4 KV heads x 8 query heads x 64, one layer, one thread): 0.54-0.58 ms, when key
+// rows kept two accumulators each in a 1 x 4 tile with a horizontal sum per (row, head), ->
+// 0.36-0.40.
 constexpr int kGemmRows = 4, kGemmTokens = 3;
-constexpr int64_t kShortRow = 256;  // columns up to which gemm_short_rows is used instead
+// Rows up to this many columns are attention's key rows: gemm runs them in blocks of kKeyBlock rows,
+// each block staying in L1 while every group of query heads passes over it.
+constexpr int64_t kShortRow = 256;
+constexpr int64_t kKeyBlock = 64;
 
 struct LoadF32 {
   static constexpr int kBytes = 4;
@@ -47,12 +53,34 @@ struct LoadBF16 {
   }
 };
 
-// Sum of the 8 lanes of v: (l0+l4 + l2+l6) + (l1+l5 + l3+l7).
+// The sum of the 8 lanes of v in the order's tree, the scalar kernel's: m_j = l_j + l_(j+4), then
+// (m0 + m1) + (m2 + m3).
 inline float hsum8(__m256 v) {
-  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
-  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
-  return _mm_cvtss_f32(lo);
+  const __m128 m = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 pairs = _mm_add_ps(m, _mm_movehdup_ps(m));  // lane 0: m0 + m1, lane 2: m2 + m3
+  return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_movehl_ps(pairs, pairs)));
+}
+
+// [a.m | b.m]: the m_j of hsum8's tree for two vectors, a's in the low half.
+inline __m256 half_sums(__m256 a, __m256 b) {
+  return _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+}
+
+// hsum8 of a, b, c, d as the lanes of one vector, each through hsum8's additions (a horizontal add
+// adds the same two values, and addition commutes): 4 results for 10 instructions instead of ~24.
+inline __m128 reduce4(__m256 a, __m256 b, __m256 c, __m256 d) {
+  // lane halves: [a01 a23 c01 c23 | b01 b23 d01 d23], then [a c a c | b d b d]
+  const __m256 pairs = _mm256_hadd_ps(half_sums(a, b), half_sums(c, d));
+  const __m256 sums = _mm256_hadd_ps(pairs, pairs);
+  return _mm_unpacklo_ps(_mm256_castps256_ps128(sums), _mm256_extractf128_ps(sums, 1));
+}
+
+// hsum8 of a, b, c, d, e, f, g, h as the lanes of one vector, each through hsum8's additions.
+inline __m256 reduce8(__m256 a, __m256 b, __m256 c, __m256 d, __m256 e, __m256 f, __m256 g, __m256 h) {
+  // [a01 a23 b01 b23 | e01 e23 f01 f23] and [c.. d.. | g.. h..], then [a b c d | e f g h]
+  const __m256 ab = _mm256_hadd_ps(half_sums(a, e), half_sums(b, f));
+  const __m256 cd = _mm256_hadd_ps(half_sums(c, g), half_sums(d, h));
+  return _mm256_hadd_ps(ab, cd);
 }
 
 // acc[r] += row r's last n - i columns (0 < n - i < 8) times x's, both through zero-padded copies.
@@ -70,11 +98,25 @@ inline void fma_padded_tail(const uint8_t* w, size_t row_bytes, const float* x, 
   }
 }
 
-// The short-row order: two accumulators per row, the first and second 8 of every 16 columns.
-template <class L, int R, bool kPrefetch = false>
+// y[0..R) = the sums of acc[0..R) (R = 1, 4 or 8), each element named (see tile).
+template <int R>
+inline void store_sums(const __m256 (&acc)[R], float* y) {
+  if constexpr (R == 8) {
+    _mm256_storeu_ps(y, reduce8(acc[0], acc[1], acc[2], acc[3], acc[4], acc[5], acc[6], acc[7]));
+  } else if constexpr (R == 4) {
+    _mm_storeu_ps(y, reduce4(acc[0], acc[1], acc[2], acc[3]));
+  } else {
+    static_assert(R == 1, "rows come 8, 4 or 1 at a time");
+    y[0] = hsum8(acc[0]);
+  }
+}
+
+// R rows' dots with x, in the order; kTail: n may have a last partial 8 columns.
+template <class L, int R, bool kTail, bool kPrefetch = false>
 inline void dot_rows(const uint8_t* w, size_t row_bytes, const float* x, int64_t n, float* y) {
-  __m256 acc0[R], acc1[R];
-  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
+  __m256 acc[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
     const __m256 xa = _mm256_loadu_ps(x + i);
@@ -86,34 +128,6 @@ inline void dot_rows(const uint8_t* w, size_t row_bytes, const float* x, int64_t
       // TinyLlama shape, 3 alternating rounds (AVX2 EPYC): R rows ahead 19.3-19.5 tok/s, 2R
       // 19.7-19.9, 4R 19.2-19.4, none 17.7-18.0.
       if (kPrefetch) _mm_prefetch(reinterpret_cast<const char*>(p + 2 * R * row_bytes), _MM_HINT_T0);
-      acc0[r] = _mm256_fmadd_ps(L::full(p), xa, acc0[r]);
-      acc1[r] = _mm256_fmadd_ps(L::full(p + 8 * L::kBytes), xb, acc1[r]);
-    }
-  }
-  if (i + 8 <= n) {
-    const __m256 xa = _mm256_loadu_ps(x + i);
-    for (int r = 0; r < R; ++r)
-      acc0[r] = _mm256_fmadd_ps(L::full(w + r * row_bytes + i * L::kBytes), xa, acc0[r]);
-    i += 8;
-  }
-  if (i < n) fma_padded_tail<L, R>(w, row_bytes, x, i, n, acc1);
-  for (int r = 0; r < R; ++r) y[r] = hsum8(_mm256_add_ps(acc0[r], acc1[r]));
-}
-
-// The long-row order: one accumulator per row, acc += w[i..i+8) * x[i..i+8) for i = 0, 8, ...,
-// the last n % 8 columns through zero-padded copies, then hsum8.
-template <class L, int R, bool kPrefetch = false>
-inline void dot_rows_long(const uint8_t* w, size_t row_bytes, const float* x, int64_t n, float* y) {
-  __m256 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m256 xa = _mm256_loadu_ps(x + i);
-    const __m256 xb = _mm256_loadu_ps(x + i + 8);
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* p = w + r * row_bytes + i * L::kBytes;
-      // As in dot_rows: the same spot 2R rows on, for the group after next.
-      if (kPrefetch) _mm_prefetch(reinterpret_cast<const char*>(p + 2 * R * row_bytes), _MM_HINT_T0);
       acc[r] = _mm256_fmadd_ps(L::full(p), xa, acc[r]);
     }
     for (int r = 0; r < R; ++r)
@@ -124,104 +138,49 @@ inline void dot_rows_long(const uint8_t* w, size_t row_bytes, const float* x, in
     for (int r = 0; r < R; ++r) acc[r] = _mm256_fmadd_ps(L::full(w + r * row_bytes + i * L::kBytes), xa, acc[r]);
     i += 8;
   }
-  if (i < n) fma_padded_tail<L, R>(w, row_bytes, x, i, n, acc);
-  for (int r = 0; r < R; ++r) y[r] = hsum8(acc[r]);
+  if (kTail && i < n) fma_padded_tail<L, R>(w, row_bytes, x, i, n, acc);
+  store_sums<R>(acc, y);
 }
 
-template <class L>
-void gemv(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int64_t n_cols,
-          float* y) {
-  const float* xf = static_cast<const float*>(x);
+// Short rows (attention's key rows with no GQA: Llama 2 7B's, 128 columns) go 8 at a time: one
+// accumulator per row leaves 4 rows only 4 independent chains of fused multiply-adds.
+template <class L, bool kTail>
+void gemv_rows(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* x, int64_t n_cols, float* y) {
   int64_t r = 0;
-  if (n_cols <= kShortRow) {
-    for (; r + 12 <= n_rows; r += 4) dot_rows<L, 4, true>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
-    for (; r + 4 <= n_rows; r += 4) dot_rows<L, 4>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
-    for (; r < n_rows; ++r) dot_rows<L, 1>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
-    return;
-  }
-  for (; r + 12 <= n_rows; r += 4) dot_rows_long<L, 4, true>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
-  for (; r + 4 <= n_rows; r += 4) dot_rows_long<L, 4>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
-  for (; r < n_rows; ++r) dot_rows_long<L, 1>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
+  if (n_cols <= kShortRow)
+    for (; r + 8 <= n_rows; r += 8) dot_rows<L, 8, kTail>(w + r * row_bytes, row_bytes, x, n_cols, y + r);
+  for (; r + 12 <= n_rows; r += 4) dot_rows<L, 4, kTail, true>(w + r * row_bytes, row_bytes, x, n_cols, y + r);
+  for (; r + 4 <= n_rows; r += 4) dot_rows<L, 4, kTail>(w + r * row_bytes, row_bytes, x, n_cols, y + r);
+  for (; r < n_rows; ++r) dot_rows<L, 1, true>(w + r * row_bytes, row_bytes, x, n_cols, y + r);
 }
 
-// R weight rows (row_bytes apart) of n columns against G activation rows (x + g * xs floats),
-// added into the pairs' accumulators acc0/acc1 [R][G] in dot_rows' operations and order. Each
-// weight vector is loaded and converted once for the G activation rows, each activation vector
-// once for the R weight rows.
-template <class L, int R, int G>
-inline void dot_tile(const uint8_t* w, size_t row_bytes, const float* x, size_t xs, int64_t n,
-                     __m256 acc0[R][G], __m256 acc1[R][G]) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    __m256 wv[R];
-    for (int r = 0; r < R; ++r) wv[r] = L::full(w + r * row_bytes + i * L::kBytes);
-    for (int g = 0; g < G; ++g) {
-      const __m256 xv = _mm256_loadu_ps(x + g * xs + i);
-      for (int r = 0; r < R; ++r) acc0[r][g] = _mm256_fmadd_ps(wv[r], xv, acc0[r][g]);
-    }
-    for (int r = 0; r < R; ++r) wv[r] = L::full(w + r * row_bytes + (i + 8) * L::kBytes);
-    for (int g = 0; g < G; ++g) {
-      const __m256 xv = _mm256_loadu_ps(x + g * xs + i + 8);
-      for (int r = 0; r < R; ++r) acc1[r][g] = _mm256_fmadd_ps(wv[r], xv, acc1[r][g]);
-    }
-  }
-  if (i + 8 <= n) {
-    for (int r = 0; r < R; ++r) {
-      const __m256 wa = L::full(w + r * row_bytes + i * L::kBytes);
-      for (int g = 0; g < G; ++g) acc0[r][g] = _mm256_fmadd_ps(wa, _mm256_loadu_ps(x + g * xs + i), acc0[r][g]);
-    }
-    i += 8;
-  }
-  if (i < n) {
-    const int64_t left = n - i;
-    for (int r = 0; r < R; ++r) {
-      alignas(32) uint8_t wt[32] = {0};
-      std::memcpy(wt, w + r * row_bytes + i * L::kBytes, left * L::kBytes);
-      const __m256 wa = L::full(wt);
-      for (int g = 0; g < G; ++g) {
-        alignas(32) float xt[8] = {0};
-        std::memcpy(xt, x + g * xs + i, left * sizeof(float));
-        acc1[r][g] = _mm256_fmadd_ps(wa, _mm256_load_ps(xt), acc1[r][g]);
-      }
-    }
+// Rows whose length is a multiple of 8 (every weight matrix and head of the supported models) take
+// the version with no tail code, where the compiler keeps the accumulators in registers.
+template <class L>
+void gemv(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int64_t n_cols, float* y) {
+  const float* xf = static_cast<const float*>(x);
+  if (n_cols % 8 == 0) {
+    gemv_rows<L, false>(w, row_bytes, n_rows, xf, n_cols, y);
+  } else {
+    gemv_rows<L, true>(w, row_bytes, n_rows, xf, n_cols, y);
   }
 }
 
-// The pairs' results (row r, activation g at y[r + g * ys]), summed as dot_rows sums a row's
-// accumulators.
-template <int R, int G>
-inline void finish_tile(const __m256 acc0[R][G], const __m256 acc1[R][G], float* y, size_t ys) {
-  for (int r = 0; r < R; ++r) {
-    for (int g = 0; g < G; ++g) y[r + g * ys] = hsum8(_mm256_add_ps(acc0[r][g], acc1[r][g]));
-  }
-}
-
-// Rows [0, n_rows) against G activation rows, R weight rows at a time (n_rows a multiple of R):
-// every (row, activation) pair goes through dot_rows' operations in dot_rows' order, so every
-// result equals gemv's bit for bit. Used for short rows only (at most kShortRow columns, in L1).
-template <class L, int R, int G>
-inline void rows_tile(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* x, size_t xs,
-                      int64_t n, float* y, size_t ys) {
-  for (int64_t row = 0; row + R <= n_rows; row += R) {
-    __m256 acc0[R][G], acc1[R][G];
-    for (int r = 0; r < R; ++r)
-      for (int g = 0; g < G; ++g) acc0[r][g] = acc1[r][g] = _mm256_setzero_ps();
-    dot_tile<L, R, G>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, n, acc0, acc1);
-    finish_tile<R, G>(acc0, acc1, y + row, ys);
-  }
-}
-
-// R weight rows against G activation rows, in dot_rows_long's operations and order: every result
-// equals gemv's bit for bit. Whole rows at a time: splitting the columns into blocks of 1024 (so
-// that the G activation rows stayed in L1 while a band of 32 weight rows went through them, their
-// accumulators waiting in memory) measured slower on the AVX2 EPYC (one thread, 32 x 2048 / 16 x
-// 5632 / 32 x 5632 F16 against 512 activation rows: 43-44 GMAC/s against 47-48 without blocks).
-template <class L, int R, int G>
-inline void tile_long(const uint8_t* w, size_t row_bytes, const float* x, size_t xs, int64_t n, float* y,
-                      size_t ys) {
-  __m256 acc[R][G];
-  for (int r = 0; r < R; ++r)
-    for (int g = 0; g < G; ++g) acc[r][g] = _mm256_setzero_ps();
+// R weight rows (R = 1 or 4) against G activation rows (x + g * xs floats), in dot_rows' operations
+// and order: every result (row r, activation g at y[r + g * ys]) equals gemv's bit for bit. Each
+// weight vector is loaded and converted once for the G activation rows. Whole rows at a time:
+// splitting the columns into blocks of 1024 (so that the G activation rows stayed in L1 while a band
+// of 32 weight rows went through them, their accumulators waiting in memory) measured slower on the
+// AVX2 EPYC (one thread, 32 x 2048 / 16 x 5632 / 32 x 5632 F16 against 512 activation rows: 43-44
+// GMAC/s against 47-48 without blocks).
+template <class L, int R, int G, bool kTail>
+inline void tile(const uint8_t* w, size_t row_bytes, const float* x, size_t xs, int64_t n, float* y,
+                 size_t ys) {
+  __m256 acc[G][R];
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g)
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[g][r] = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     if constexpr (R <= G) {  // the R weight vectors in registers, one activation vector at a time
@@ -229,90 +188,87 @@ inline void tile_long(const uint8_t* w, size_t row_bytes, const float* x, size_t
       for (int r = 0; r < R; ++r) wv[r] = L::full(w + r * row_bytes + i * L::kBytes);
       for (int g = 0; g < G; ++g) {
         const __m256 xv = _mm256_loadu_ps(x + g * xs + i);
-        for (int r = 0; r < R; ++r) acc[r][g] = _mm256_fmadd_ps(wv[r], xv, acc[r][g]);
+        for (int r = 0; r < R; ++r) acc[g][r] = _mm256_fmadd_ps(wv[r], xv, acc[g][r]);
       }
     } else {  // the G activation vectors in registers, one weight vector at a time
       __m256 xv[G];
       for (int g = 0; g < G; ++g) xv[g] = _mm256_loadu_ps(x + g * xs + i);
       for (int r = 0; r < R; ++r) {
         const __m256 wv = L::full(w + r * row_bytes + i * L::kBytes);
-        for (int g = 0; g < G; ++g) acc[r][g] = _mm256_fmadd_ps(wv, xv[g], acc[r][g]);
+        for (int g = 0; g < G; ++g) acc[g][r] = _mm256_fmadd_ps(wv, xv[g], acc[g][r]);
       }
     }
   }
-  if (i < n) {
-    const int64_t left = n - i;
-    alignas(32) float xt[G][8] = {};
-    for (int g = 0; g < G; ++g) std::memcpy(xt[g], x + g * xs + i, left * sizeof(float));
-    for (int r = 0; r < R; ++r) {
-      alignas(32) uint8_t wt[32] = {0};
-      std::memcpy(wt, w + r * row_bytes + i * L::kBytes, left * L::kBytes);
-      const __m256 wa = L::full(wt);
-      for (int g = 0; g < G; ++g) acc[r][g] = _mm256_fmadd_ps(wa, _mm256_load_ps(xt[g]), acc[r][g]);
+  if (kTail && i < n)
+    for (int g = 0; g < G; ++g) fma_padded_tail<L, R>(w, row_bytes, x + g * xs, i, n, acc[g]);
+  // The sums, written out per head so that the compiler keeps acc in registers (through an array
+  // argument GCC 12 put all of it on the stack: stored after the loop, loaded back to be summed).
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+    if constexpr (R == 4) {
+      _mm_storeu_ps(y + g * ys, reduce4(acc[g][0], acc[g][1], acc[g][2], acc[g][3]));
+    } else {
+      y[g * ys] = hsum8(acc[g][0]);
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int g = 0; g < G; ++g) y[r + g * ys] = hsum8(acc[r][g]);
 }
 
-// Long rows [0, n_rows) against G activation rows, R rows at a time, then one at a time.
-template <class L, int R, int G>
-inline void rows_tile_long(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* x,
-                           size_t xs, int64_t n, float* y, size_t ys) {
+// Rows [0, n_rows) against G activation rows, kGemmRows rows at a time, then one at a time.
+template <class L, int G>
+inline void rows_tile(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* x, size_t xs,
+                      int64_t n, float* y, size_t ys) {
   int64_t row = 0;
-  for (; row + R <= n_rows; row += R)
-    tile_long<L, R, G>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, n, y + row, ys);
+  if (n % 8 == 0) {  // no tail: the compiler then keeps the accumulators in registers throughout
+    for (; row + kGemmRows <= n_rows; row += kGemmRows)
+      tile<L, kGemmRows, G, false>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, n, y + row, ys);
+  }
+  for (; row + kGemmRows <= n_rows; row += kGemmRows)
+    tile<L, kGemmRows, G, true>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, n, y + row, ys);
   for (; row < n_rows; ++row)
-    tile_long<L, 1, G>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, n, y + row, ys);
+    tile<L, 1, G, true>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, n, y + row, ys);
 }
 
-// Short rows (attention's key rows: head_dim columns, many rows) against the query heads of a
-// group: each row is loaded once for 4 activation rows. The 3 x 2 tile measured 7% slower there
-// (decode at depth 2048, Q4_0 TinyLlama shape): its rows are short and the key rows, read by 4
-// pairs of heads instead of 2 groups of 4, come from L2.
+// Rows [0, n_rows) against every activation row, kGemmTokens at a time; the rows left over go in
+// pairs, so that a lone row is never run by itself: 4 left are 2 + 2, since one activation row keeps
+// only 4 accumulators busy.
 template <class L>
-void gemm_short_rows(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* x, size_t xs,
+void rows_all_tokens(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* x, size_t xs,
                      int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
-  for (int t = 0; t < n_tokens; t += 4) {
+  static_assert(kGemmTokens == 3, "the grouping below is written for groups of 3");
+  for (int t = 0; t < n_tokens;) {
     const float* xt = x + static_cast<size_t>(t) * xs;
     float* yt = y + static_cast<size_t>(t) * y_stride;
-    switch (n_tokens - t) {
-      case 1: rows_tile<L, 1, 1>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride); break;
-      case 2: rows_tile<L, 1, 2>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride); break;
-      case 3: rows_tile<L, 1, 3>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride); break;
-      default: rows_tile<L, 1, 4>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride); break;
-    }
+    const int left = n_tokens - t;
+    const int group = left == 4 || left == 2 ? 2 : left == 1 ? 1 : 3;
+    if (group == 3) rows_tile<L, 3>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
+    if (group == 2) rows_tile<L, 2>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
+    if (group == 1) rows_tile<L, 1>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
+    t += group;
   }
 }
 
-// GemmFn: activation rows kGemmTokens at a time against kGemmRows weight rows at a time; the
-// rows left over go in pairs, so that a lone row (a 64-token step leaves one) is never run by
-// itself: 4 left are 2 + 2, since one activation row keeps only 4 accumulators busy.
+// GemmFn. Short rows (attention's key rows against the query heads of a group) in blocks of
+// kKeyBlock rows, every token group passing over a block while it is in L1: a whole head's key rows
+// (4096 x 64 F16 at depth 4096: 512 KiB) would leave L2 between the passes.
 template <class L>
 void gemm(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, size_t x_stride,
           int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
   const float* xf = static_cast<const float*>(x);
   const size_t xs = x_stride / sizeof(float);
-  if (n_cols <= kShortRow) {
-    gemm_short_rows<L>(w, row_bytes, n_rows, xf, xs, n_tokens, n_cols, y, y_stride);
+  if (n_cols > kShortRow) {
+    rows_all_tokens<L>(w, row_bytes, n_rows, xf, xs, n_tokens, n_cols, y, y_stride);
     return;
   }
-  static_assert(kGemmTokens == 3, "the grouping below is written for groups of 3");
-  for (int t = 0; t < n_tokens;) {
-    const float* xt = xf + static_cast<size_t>(t) * xs;
-    float* yt = y + static_cast<size_t>(t) * y_stride;
-    const int left = n_tokens - t;
-    const int group = left == 4 || left == 2 ? 2 : left == 1 ? 1 : 3;
-    if (group == 3) rows_tile_long<L, kGemmRows, 3>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
-    if (group == 2) rows_tile_long<L, kGemmRows, 2>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
-    if (group == 1) rows_tile_long<L, kGemmRows, 1>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
-    t += group;
+  for (int64_t r0 = 0; r0 < n_rows; r0 += kKeyBlock) {
+    const int64_t rows = n_rows - r0 < kKeyBlock ? n_rows - r0 : kKeyBlock;  // no std::min (check_isa_symbols.sh)
+    rows_all_tokens<L>(w + static_cast<size_t>(r0) * row_bytes, row_bytes, rows, xf, xs, n_tokens,
+                       n_cols, y + r0, y_stride);
   }
 }
 
 float dot_f32(const float* a, const float* b, int64_t n) {
   float y;
-  dot_rows<LoadF32, 1>(reinterpret_cast<const uint8_t*>(a), 0, b, n, &y);
+  dot_rows<LoadF32, 1, true>(reinterpret_cast<const uint8_t*>(a), 0, b, n, &y);
   return y;
 }
 
