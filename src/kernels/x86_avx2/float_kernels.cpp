@@ -98,7 +98,9 @@ inline void fma_padded_tail(const uint8_t* w, size_t row_bytes, const float* x, 
   }
 }
 
-// y[0..R) = the sums of acc[0..R) (R = 1, 4 or 8), each element named (see tile).
+// y[0..R) = the sums of acc[0..R) (R = 1, 4 or 8). Each element is named, so that the compiler
+// keeps acc in registers: through a pointer to the array, GCC 12 put all of a tile's accumulators
+// on the stack (stored after the loop, loaded back to be summed).
 template <int R>
 inline void store_sums(const __m256 (&acc)[R], float* y) {
   if constexpr (R == 8) {
@@ -201,16 +203,8 @@ inline void tile(const uint8_t* w, size_t row_bytes, const float* x, size_t xs, 
   }
   if (kTail && i < n)
     for (int g = 0; g < G; ++g) fma_padded_tail<L, R>(w, row_bytes, x + g * xs, i, n, acc[g]);
-  // The sums, written out per head so that the compiler keeps acc in registers (through an array
-  // argument GCC 12 put all of it on the stack: stored after the loop, loaded back to be summed).
 #pragma GCC unroll 4
-  for (int g = 0; g < G; ++g) {
-    if constexpr (R == 4) {
-      _mm_storeu_ps(y + g * ys, reduce4(acc[g][0], acc[g][1], acc[g][2], acc[g][3]));
-    } else {
-      y[g * ys] = hsum8(acc[g][0]);
-    }
-  }
+  for (int g = 0; g < G; ++g) store_sums<R>(acc[g], y + g * ys);
 }
 
 // Rows [0, n_rows) against G activation rows, kGemmRows rows at a time, then one at a time.
