@@ -208,16 +208,12 @@ inline void tile(const uint8_t* w, size_t row_bytes, const float* x, size_t xs, 
 }
 
 // Rows [0, n_rows) against G activation rows, kGemmRows rows at a time, then one at a time.
-template <class L, int G>
+template <class L, int G, bool kTail>
 inline void rows_tile(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* x, size_t xs,
                       int64_t n, float* y, size_t ys) {
   int64_t row = 0;
-  if (n % 8 == 0) {  // no tail: the compiler then keeps the accumulators in registers throughout
-    for (; row + kGemmRows <= n_rows; row += kGemmRows)
-      tile<L, kGemmRows, G, false>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, n, y + row, ys);
-  }
   for (; row + kGemmRows <= n_rows; row += kGemmRows)
-    tile<L, kGemmRows, G, true>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, n, y + row, ys);
+    tile<L, kGemmRows, G, kTail>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, n, y + row, ys);
   for (; row < n_rows; ++row)
     tile<L, 1, G, true>(w + static_cast<size_t>(row) * row_bytes, row_bytes, x, xs, n, y + row, ys);
 }
@@ -225,7 +221,7 @@ inline void rows_tile(const uint8_t* w, size_t row_bytes, int64_t n_rows, const 
 // Rows [0, n_rows) against every activation row, kGemmTokens at a time; the rows left over go in
 // pairs, so that a lone row is never run by itself: 4 left are 2 + 2, since one activation row keeps
 // only 4 accumulators busy.
-template <class L>
+template <class L, bool kTail>
 void rows_all_tokens(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* x, size_t xs,
                      int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
   static_assert(kGemmTokens == 3, "the grouping below is written for groups of 3");
@@ -234,29 +230,40 @@ void rows_all_tokens(const uint8_t* w, size_t row_bytes, int64_t n_rows, const f
     float* yt = y + static_cast<size_t>(t) * y_stride;
     const int left = n_tokens - t;
     const int group = left == 4 || left == 2 ? 2 : left == 1 ? 1 : 3;
-    if (group == 3) rows_tile<L, 3>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
-    if (group == 2) rows_tile<L, 2>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
-    if (group == 1) rows_tile<L, 1>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
+    if (group == 3) rows_tile<L, 3, kTail>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
+    if (group == 2) rows_tile<L, 2, kTail>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
+    if (group == 1) rows_tile<L, 1, kTail>(w, row_bytes, n_rows, xt, xs, n_cols, yt, y_stride);
     t += group;
   }
 }
 
-// GemmFn. Short rows (attention's key rows against the query heads of a group) in blocks of
-// kKeyBlock rows, every token group passing over a block while it is in L1: a whole head's key rows
-// (4096 x 64 F16 at depth 4096: 512 KiB) would leave L2 between the passes.
+// Short rows (attention's key rows against the query heads of a group) in blocks of kKeyBlock rows,
+// every token group passing over a block while it is in L1: a whole head's key rows (4096 x 64 F16
+// at depth 4096: 512 KiB) would leave L2 between the passes.
+template <class L, bool kTail>
+void gemm_rows(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* x, size_t xs,
+               int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
+  if (n_cols > kShortRow) {
+    rows_all_tokens<L, kTail>(w, row_bytes, n_rows, x, xs, n_tokens, n_cols, y, y_stride);
+    return;
+  }
+  for (int64_t r0 = 0; r0 < n_rows; r0 += kKeyBlock) {
+    const int64_t rows = n_rows - r0 < kKeyBlock ? n_rows - r0 : kKeyBlock;  // no std::min (check_isa_symbols.sh)
+    rows_all_tokens<L, kTail>(w + static_cast<size_t>(r0) * row_bytes, row_bytes, rows, x, xs, n_tokens,
+                              n_cols, y + r0, y_stride);
+  }
+}
+
+// GemmFn. As gemv: rows whose length is a multiple of 8 take the version with no tail code.
 template <class L>
 void gemm(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, size_t x_stride,
           int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
   const float* xf = static_cast<const float*>(x);
   const size_t xs = x_stride / sizeof(float);
-  if (n_cols > kShortRow) {
-    rows_all_tokens<L>(w, row_bytes, n_rows, xf, xs, n_tokens, n_cols, y, y_stride);
-    return;
-  }
-  for (int64_t r0 = 0; r0 < n_rows; r0 += kKeyBlock) {
-    const int64_t rows = n_rows - r0 < kKeyBlock ? n_rows - r0 : kKeyBlock;  // no std::min (check_isa_symbols.sh)
-    rows_all_tokens<L>(w + static_cast<size_t>(r0) * row_bytes, row_bytes, rows, xf, xs, n_tokens,
-                       n_cols, y + r0, y_stride);
+  if (n_cols % 8 == 0) {
+    gemm_rows<L, false>(w, row_bytes, n_rows, xf, xs, n_tokens, n_cols, y, y_stride);
+  } else {
+    gemm_rows<L, true>(w, row_bytes, n_rows, xf, xs, n_tokens, n_cols, y, y_stride);
   }
 }
 
