@@ -35,6 +35,14 @@ using SoftmaxFn = void (*)(float* x, int64_t n, float scale);
 // gate[i] = silu(gate[i]) * up[i], silu(g) = g / (1 + e^-g): the feed-forward's activation. Each
 // result depends on its own two inputs only (so not on how the rows are split among threads).
 using SwigluFn = void (*)(float* gate, const float* up, int64_t n);
+// The scale search of the Q4_K / Q5_K quantizers (quant/quant_k_llamacpp.cpp) for the 8
+// sub-blocks of 32 of one super-block x[256]: writes scales[8], neg_mins[8] (minus each offset) and
+// the codes L[256] in 0..nmax, each bit-identical to the scalar search of its sub-block.
+using FitKSubBlocksFn = void (*)(const float* x, int nmax, float rmin, float rdelta, int nstep,
+                                 float* scales, float* neg_mins, uint8_t* L);
+// The scale search of the Q6_K quantizer for the 16 groups of 16 of one super-block x[256]:
+// writes scales[16] and L[256] (code + nmax), each bit-identical to the scalar search of its group.
+using FitQ6KGroupsFn = void (*)(const float* x, int nmax, float* scales, int8_t* L);
 // Converts n f32 activations to an activation format (Q8_0, Q8_K); n is a multiple of its block.
 using QuantizeActFn = void (*)(const float* x, void* out, int64_t n);
 
@@ -71,6 +79,8 @@ struct KernelTable {
   // their own vector exp, within a stated tolerance of it (test_kernels_activation).
   SoftmaxFn softmax = nullptr;
   SwigluFn swiglu = nullptr;
+  FitKSubBlocksFn fit_k_sub_blocks = nullptr;  // nullptr: the scalar search, one sub-block at a time
+  FitQ6KGroupsFn fit_q6_k_groups = nullptr;    // nullptr: the scalar search, one group at a time
 };
 
 // Each ISA fills in the entries it accelerates on top of a copy of the scalar table.

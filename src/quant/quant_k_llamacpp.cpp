@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "core/fp16.h"
+#include "kernels/kernels.h"
 #include "quant/k_scales.h"
 #include "quant/quantize.h"
 
@@ -101,20 +102,33 @@ float fit_affine(int nmax, const float* x, const float* w, uint8_t* L, float* ne
   return scale;
 }
 
-// Q4_K / Q5_K super-block: sub-block fits, 6-bit scale and min codes against the largest, then
-// every code re-rounded under the stored scales. L: [256] codes in 0..nmax.
-void fit_affine_superblock(const float* x, int nmax, float rmin, int nstep, uint16_t& d_out,
-                           uint16_t& dmin_out, uint8_t scales_out[kKScaleBytes], uint8_t* L) {
-  float scales[kQKK / kSub], mins[kQKK / kSub];  // [8]
+}  // namespace
+
+void fit_k_sub_blocks_scalar(const float* x, int nmax, float rmin, float rdelta, int nstep,
+                             float* scales, float* neg_mins, uint8_t* L) {
   float weights[kSub];
-  float max_scale = 0, max_min = 0;
   for (int j = 0; j < kQKK / kSub; ++j) {
     const float* xs = x + kSub * j;
     float sum_x2 = 0;
     for (int l = 0; l < kSub; ++l) sum_x2 += xs[l] * xs[l];
     const float av_x = std::sqrt(sum_x2 / kSub);
     for (int l = 0; l < kSub; ++l) weights[l] = av_x + std::fabs(xs[l]);
-    scales[j] = fit_affine(nmax, xs, weights, L + kSub * j, &mins[j], rmin, 0.1f, nstep);
+    scales[j] = fit_affine(nmax, xs, weights, L + kSub * j, &neg_mins[j], rmin, rdelta, nstep);
+  }
+}
+
+namespace {
+
+// Q4_K / Q5_K super-block: sub-block fits (`search`: the kernel table's, or the scalar one), 6-bit
+// scale and min codes against the largest, then every code re-rounded under the stored scales.
+// L: [256] codes in 0..nmax.
+void fit_affine_superblock(FitKSubBlocksFn search, const float* x, int nmax, float rmin,
+                           int nstep, uint16_t& d_out, uint16_t& dmin_out,
+                           uint8_t scales_out[kKScaleBytes], uint8_t* L) {
+  float scales[kQKK / kSub], mins[kQKK / kSub];  // [8]
+  search(x, nmax, rmin, 0.1f, nstep, scales, mins, L);
+  float max_scale = 0, max_min = 0;
+  for (int j = 0; j < kQKK / kSub; ++j) {
     if (scales[j] > max_scale) max_scale = scales[j];
     if (mins[j] > max_min) max_min = mins[j];
   }
@@ -197,10 +211,31 @@ float fit_symmetric(int nmax, const float* x, int8_t* L) {
 
 }  // namespace
 
+void fit_q6_k_groups_scalar(const float* x, int nmax, float* scales, int8_t* L) {
+  for (int g = 0; g < kQKK / kSub6; ++g) scales[g] = fit_symmetric(nmax, x + kSub6 * g, L + kSub6 * g);
+}
+
+namespace {
+
+// The kernel table's search for the 8 sub-blocks of a super-block, or the scalar one.
+FitKSubBlocksFn sub_block_search() {
+  const FitKSubBlocksFn simd = kernels().fit_k_sub_blocks;
+  return simd != nullptr ? simd : fit_k_sub_blocks_scalar;
+}
+
+// The same for Q6_K's 16 groups.
+FitQ6KGroupsFn q6_k_group_search() {
+  const FitQ6KGroupsFn simd = kernels().fit_q6_k_groups;
+  return simd != nullptr ? simd : fit_q6_k_groups_scalar;
+}
+
+}  // namespace
+
 void quantize_row_q4_K_llamacpp(const float* x, BlockQ4_K* y, int64_t n) {
   uint8_t L[kQKK];  // [256] codes 0..15
+  const FitKSubBlocksFn search = sub_block_search();
   for (int64_t b = 0; b < n / kQKK; ++b, x += kQKK) {
-    fit_affine_superblock(x, 15, -1.0f, 20, y[b].d, y[b].dmin, y[b].scales, L);
+    fit_affine_superblock(search, x, 15, -1.0f, 20, y[b].d, y[b].dmin, y[b].scales, L);
     // Chunk c of 64: first 32 codes in the low nibbles of qs[32c..], next 32 in the high.
     for (int c = 0; c < kQKK / 64; ++c) {
       for (int l = 0; l < 32; ++l) {
@@ -212,8 +247,9 @@ void quantize_row_q4_K_llamacpp(const float* x, BlockQ4_K* y, int64_t n) {
 
 void quantize_row_q5_K_llamacpp(const float* x, BlockQ5_K* y, int64_t n) {
   uint8_t L[kQKK];  // [256] codes 0..31
+  const FitKSubBlocksFn search = sub_block_search();
   for (int64_t b = 0; b < n / kQKK; ++b, x += kQKK) {
-    fit_affine_superblock(x, 31, -0.5f, 15, y[b].d, y[b].dmin, y[b].scales, L);
+    fit_affine_superblock(search, x, 31, -0.5f, 15, y[b].d, y[b].dmin, y[b].scales, L);
     std::memset(y[b].qh, 0, sizeof y[b].qh);
     // Chunk c of 64: low 4 bits as in Q4_K; fifth bits in qh bit 2c (first 32) and 2c+1.
     for (int c = 0; c < kQKK / 64; ++c) {
@@ -229,10 +265,11 @@ void quantize_row_q5_K_llamacpp(const float* x, BlockQ5_K* y, int64_t n) {
 void quantize_row_q6_K_llamacpp(const float* x, BlockQ6_K* y, int64_t n) {
   int8_t L[kQKK];  // [256] codes 0..63 (value + 32)
   float scales[kQKK / kSub6];  // [16]
+  const FitQ6KGroupsFn search = q6_k_group_search();
   for (int64_t b = 0; b < n / kQKK; ++b, x += kQKK) {
+    search(x, 32, scales, L);
     float max_scale = 0, max_abs_scale = 0;
     for (int g = 0; g < kQKK / kSub6; ++g) {
-      scales[g] = fit_symmetric(32, x + kSub6 * g, L + kSub6 * g);
       const float abs_scale = std::fabs(scales[g]);
       if (abs_scale > max_abs_scale) {
         max_abs_scale = abs_scale;

@@ -21,6 +21,15 @@ void quantize_row_q4_K_llamacpp(const float* x, BlockQ4_K* y, int64_t n);
 void quantize_row_q5_K_llamacpp(const float* x, BlockQ5_K* y, int64_t n);
 void quantize_row_q6_K_llamacpp(const float* x, BlockQ6_K* y, int64_t n);
 
+// The scalar scale search of the Q4_K / Q5_K quantizers for the 8 sub-blocks of one super-block
+// x[256] (kernels/kernel_table.h, FitKSubBlocksFn): the reference the SIMD searches must equal.
+void fit_k_sub_blocks_scalar(const float* x, int nmax, float rmin, float rdelta, int nstep,
+                             float* scales, float* neg_mins, uint8_t* L);
+
+// The scalar scale search of the Q6_K quantizer for the 16 groups of 16 of one super-block x[256]
+// (FitQ6KGroupsFn): the reference the SIMD searches must equal.
+void fit_q6_k_groups_scalar(const float* x, int nmax, float* scales, int8_t* L);
+
 // Any weight type as llama-quantize writes it: the K types above, the others through
 // quantize_row(). False for a type quantize_row() refuses or n not a whole number of blocks.
 bool quantize_row_llamacpp(DType type, const float* x, void* y, int64_t n);
