@@ -99,3 +99,30 @@ TEST_CASE("LOAM_ISA names are checked") {
   CHECK(select_kernels("auto"));
   CHECK_EQ(std::string(kernels().isa), std::string(isa_name(best_isa())));
 }
+
+TEST_CASE("SIMD F16 -> F32 row conversion equals core/fp16.h for all 65536 patterns, NaNs included") {
+  const auto isas = simd_isas();
+  if (isas.empty()) SKIP("this CPU runs no SIMD kernel set of this build");
+  std::vector<uint16_t> h(65536);
+  for (size_t i = 0; i < h.size(); ++i) h[i] = static_cast<uint16_t>(i);
+  int checked = 0;
+  for (Isa isa : isas) {
+    const auto simd = kernel_table_for(isa)->f16_to_f32;
+    if (isa == Isa::Avx2 || isa == Isa::Avx512) REQUIRE(simd != nullptr);
+    if (simd == nullptr) continue;
+    // The whole range in one row, then short rows at odd starts (tails, partly special vectors).
+    for (int64_t start : {0, 3, 31741, 64510}) {
+      for (int64_t n : {int64_t{65536} - start, int64_t{1}, int64_t{7}, int64_t{9}, int64_t{17}}) {
+        if (start + n > 65536) continue;
+        std::vector<float> got(static_cast<size_t>(n), -1.0f);
+        simd(h.data() + start, got.data(), n);
+        for (int64_t i = 0; i < n; ++i) {
+          const float want = fp16_to_fp32(h[static_cast<size_t>(start + i)]);
+          REQUIRE(std::memcmp(&want, &got[static_cast<size_t>(i)], sizeof want) == 0);
+        }
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked > 0 || isas == std::vector<Isa>{Isa::Neon});
+}

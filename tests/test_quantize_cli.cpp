@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -110,3 +111,44 @@ TEST_CASE("shared: cli: bad TYPE, arguments, same file, quantized input") {
 }
 
 }  // namespace
+
+// synth-tiny's F32 file with one weight of blk.0.ffn_up.weight (row 3, column 5) replaced by
+// `value`, written to `path`.
+void write_with_bad_weight(const std::string& path, float value) {
+  const std::string in = loam_test::shared_file("models/synth/synth-tiny-f32.gguf");
+  std::string bytes = slurp(in);
+  loam::GgufFile f;
+  REQUIRE(loam::GgufFile::open(in, f));
+  const loam::GgufTensorInfo* t = f.find_tensor("blk.0.ffn_up.weight");
+  REQUIRE(t != nullptr && t->type == loam::DType::F32 && t->ne[1] > 3);
+  const size_t at = f.data_offset() + t->offset + (3 * static_cast<size_t>(t->ne[0]) + 5) * 4;
+  REQUIRE(at + 4 <= bytes.size());
+  std::memcpy(&bytes[at], &value, 4);
+  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+TEST_CASE("shared: cli: a NaN or an infinity in a weight is refused for block types, kept for F16") {
+  const std::string dir = loam_test::temp_dir();
+  const float bad[] = {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::infinity()};
+  for (float value : bad) {
+    const std::string in = dir + "/bad-weight.gguf", out = dir + "/bad-weight-out.gguf";
+    write_with_bad_weight(in, value);
+    for (const char* type : {"q4_0", "q8_0", "q4_k_m", "q6_k"}) {
+      // The tensors before it were reported as done; the error is the last line.
+      const Result r = run({"quantize", in, out, type, "-t", "2"});
+      CHECK_EQ(r.code, 1);
+      CHECK_EQ(r.out, std::string());
+      const size_t last = r.err.rfind('\n', r.err.size() - 2);
+      const std::string last_line = r.err.substr(last == std::string::npos ? 0 : last + 1);
+      CHECK(last_line.rfind("loam: error: ", 0) == 0);
+      CHECK(last_line.find("tensor 'blk.0.ffn_up.weight' row 3 holds a NaN or infinity") !=
+            std::string::npos);
+      CHECK(!exists(out));
+      CHECK(!exists(out + ".tmp"));
+    }
+    // Float targets keep the value as it is.
+    CHECK_EQ(run({"quantize", in, out, "f16", "-t", "2"}).code, 0);
+    CHECK(exists(out));
+    std::remove(out.c_str());
+  }
+}

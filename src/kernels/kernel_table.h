@@ -81,6 +81,9 @@ struct KernelTable {
   SwigluFn swiglu = nullptr;
   FitKSubBlocksFn fit_k_sub_blocks = nullptr;  // nullptr: the scalar search, one sub-block at a time
   FitQ6KGroupsFn fit_q6_k_groups = nullptr;    // nullptr: the scalar search, one group at a time
+  // out[i] = h[i] as F32 for n F16 values, bit for bit core/fp16.h's conversion (NaN payloads
+  // included); nullptr: that conversion, one value at a time.
+  void (*f16_to_f32)(const uint16_t* h, float* out, int64_t n) = nullptr;
 };
 
 // Each ISA fills in the entries it accelerates on top of a copy of the scalar table.

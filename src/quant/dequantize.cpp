@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/fp16.h"
+#include "kernels/kernels.h"
 
 namespace loam {
 
@@ -16,6 +17,10 @@ bool dequantize_row(DType type, const void* src, float* dst, int64_t n) {
       return true;
     case DType::F16: {
       const uint16_t* h = static_cast<const uint16_t*>(src);
+      if (const auto simd = kernels().f16_to_f32) {
+        simd(h, dst, n);
+        return true;
+      }
       for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(h[i]);
       return true;
     }

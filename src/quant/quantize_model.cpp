@@ -62,6 +62,19 @@ bool convert_row(DType to, const float* x, void* y, int64_t n, bool refine_k) {
   }
 }
 
+// Whether no value of x[0..n) is a NaN or an infinity. Counted over the exponent bits without an
+// early exit, so that the compiler vectorizes it: the first-failure loop it replaces, run on
+// every row, took a fifth of `quantize`'s time for Q4_0.
+bool all_finite(const float* x, int64_t n) {
+  uint32_t non_finite = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &x[i], sizeof bits);
+    non_finite += (bits & 0x7f800000u) == 0x7f800000u;
+  }
+  return non_finite == 0;
+}
+
 // Converts every row of `src` to `to` into `out` ([rows][row bytes of `to`]), on the pool.
 // `report(fraction)` is called on the calling thread as its chunks finish, and so is `stop`.
 Status convert_tensor(const Tensor& src, DType to, bool refine_k, ThreadPool& pool,
@@ -102,7 +115,7 @@ Status convert_tensor(const Tensor& src, DType to, bool refine_k, ThreadPool& po
         fail("tensor '" + src.name + "': cannot read type " + dtype_name(src.type));
         return;
       }
-      if (check_finite) {
+      if (check_finite && !all_finite(row, n)) {
         for (int64_t i = 0; i < n; ++i) {
           if (!std::isfinite(row[i])) {
             fail("tensor '" + src.name + "' row " + std::to_string(r) +

@@ -436,6 +436,7 @@ void row_sum_heads(const float* a, size_t a_stride, int n_heads, const uint8_t* 
 void register_quant_kernels(KernelTable& table);       // quant_kernels.cpp
 void register_activation_kernels(KernelTable& table);  // activation_kernels.cpp
 void register_k_scale_search(KernelTable& table);      // k_scale_search.cpp
+void register_f16_rows(KernelTable& table);            // f16_rows.cpp
 
 void register_kernels(KernelTable& table) {
   table.weights[static_cast<uint32_t>(DType::F32)].gemv = gemv<LoadF32>;
@@ -453,6 +454,7 @@ void register_kernels(KernelTable& table) {
   register_quant_kernels(table);
   register_activation_kernels(table);
   register_k_scale_search(table);
+  register_f16_rows(table);
 }
 
 }  // namespace avx2
