@@ -9,6 +9,7 @@ namespace neon {
 
 void register_kernels(KernelTable& table) {
   register_float_kernels(table);
+  register_k_scale_search(table);
   if (cpu_features().neon_dotprod)
     register_quant_kernels_dotprod(table);
   else

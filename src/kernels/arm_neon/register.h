@@ -11,6 +11,7 @@ namespace neon {
 void register_float_kernels(KernelTable& table);          // float_kernels.cpp: F32/F16/BF16, dot, axpy
 void register_quant_kernels_widen(KernelTable& table);    // quant_kernels.cpp: ARMv8.0 (SMULL+SADALP)
 void register_quant_kernels_dotprod(KernelTable& table);  // quant_kernels_dotprod.cpp: SDOT
+void register_k_scale_search(KernelTable& table);         // k_scale_search.cpp: K quantizers' search
 
 }  // namespace neon
 }  // namespace loam
