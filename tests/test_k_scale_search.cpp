@@ -28,7 +28,7 @@ std::vector<float> test_super_blocks(std::mt19937& rng) {
   std::vector<float> x;
   std::normal_distribution<float> normal(0.f, 1.f);
   std::uniform_real_distribution<float> uniform(0.f, 1.f);
-  const int kinds = 13;
+  const int kinds = 17;
   for (int b = 0; b < 400; ++b) {
     for (int j = 0; j < kSuperBlock / kSub; ++j) {
       const int kind = (b * 8 + j * 5) % kinds;
@@ -47,6 +47,15 @@ std::vector<float> test_super_blocks(std::mt19937& rng) {
           case 10: v = 0.125f * static_cast<float>(static_cast<int>(rng() % 33) - 8); break;
           case 11: v = 1e-39f * static_cast<float>(static_cast<int>(rng() % 64) - 32); break;
           case 12: v = i < 16 ? 1e-16f * normal(rng) : magnitude * normal(rng); break;  // Q6_K: all-zero half
+          // Signed zeros among positive values and alone (a vector min may order -0 below +0,
+          // where the scalar comparison keeps whichever came first).
+          case 13: v = rng() % 3 == 0 ? -0.0f : (rng() % 2 ? 0.0f : magnitude * uniform(rng)); break;
+          case 14: v = rng() % 2 ? -0.0f : 0.0f; break;
+          // Magnitudes whose squares and sums overflow to infinity (and then NaN).
+          case 15: v = std::pow(10.f, 18.f + 20.f * uniform(rng)) * normal(rng); break;
+          // Q6_K's all-zero threshold exactly: a group whose largest magnitude is 1e-15f is not
+          // all zero (the comparison is strict).
+          case 16: v = i % 16 == 3 ? -1e-15f : 1e-17f * normal(rng); break;
         }
         x.push_back(v);
       }

@@ -112,6 +112,8 @@ TEST_CASE("shared: cli: bad TYPE, arguments, same file, quantized input") {
 
 }  // namespace
 
+namespace {
+
 // synth-tiny's F32 file with one weight of blk.0.ffn_up.weight (row 3, column 5) replaced by
 // `value`, written to `path`.
 void write_with_bad_weight(const std::string& path, float value) {
@@ -126,6 +128,8 @@ void write_with_bad_weight(const std::string& path, float value) {
   std::memcpy(&bytes[at], &value, 4);
   std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
+
+}  // namespace
 
 TEST_CASE("shared: cli: a NaN or an infinity in a weight is refused for block types, kept for F16") {
   const std::string dir = loam_test::temp_dir();

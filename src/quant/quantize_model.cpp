@@ -62,15 +62,15 @@ bool convert_row(DType to, const float* x, void* y, int64_t n, bool refine_k) {
   }
 }
 
-// Whether no value of x[0..n) is a NaN or an infinity. Counted over the exponent bits without an
-// early exit, so that the compiler vectorizes it: the first-failure loop it replaces, run on
+// Whether no value of x[0..n) is a NaN or an infinity: the exponent bits of all of them or-ed
+// together without an early exit, so that the compiler vectorizes it: the first-failure loop it replaces, run on
 // every row, took a fifth of `quantize`'s time for Q4_0.
 bool all_finite(const float* x, int64_t n) {
   uint32_t non_finite = 0;
   for (int64_t i = 0; i < n; ++i) {
     uint32_t bits;
     std::memcpy(&bits, &x[i], sizeof bits);
-    non_finite += (bits & 0x7f800000u) == 0x7f800000u;
+    non_finite |= (bits & 0x7f800000u) == 0x7f800000u;
   }
   return non_finite == 0;
 }
