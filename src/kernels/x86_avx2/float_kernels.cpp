@@ -128,8 +128,11 @@ inline void dot_rows(const uint8_t* w, size_t row_bytes, const float* x, int64_t
       // The same spot 2R rows on is what the group after next will read: fetching it now keeps
       // more streams in flight than the R the hardware prefetcher tracks on its own. F16 tg64,
       // TinyLlama shape, 3 alternating rounds (AVX2 EPYC): R rows ahead 19.3-19.5 tok/s, 2R
-      // 19.7-19.9, 4R 19.2-19.4, none 17.7-18.0.
-      if (kPrefetch) _mm_prefetch(reinterpret_cast<const char*>(p + 2 * R * row_bytes), _MM_HINT_T0);
+      // 19.7-19.9, 4R 19.2-19.4, none 17.7-18.0. The last groups of a call fetch past its rows
+      // (see gemv_rows): computed as an integer, since the address may lie outside the array.
+      if (kPrefetch)
+        _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(p) + 2 * R * row_bytes),
+                     _MM_HINT_T0);
       acc[r] = _mm256_fmadd_ps(L::full(p), xa, acc[r]);
     }
     for (int r = 0; r < R; ++r)
@@ -146,13 +149,18 @@ inline void dot_rows(const uint8_t* w, size_t row_bytes, const float* x, int64_t
 
 // Short rows (attention's key rows with no GQA: Llama 2 7B's, 128 columns) go 8 at a time: one
 // accumulator per row leaves 4 rows only 4 independent chains of fused multiply-adds.
+// Long rows prefetch 2 groups ahead up to the last group, i.e. into the 8 rows after the call's:
+// decode hands each thread its share of a matrix in chunks of ~128 KiB (model/matmul.cpp), and
+// those rows are the start of its next chunk. Stopping at the call's last rows left every chunk
+// to start cold: F16 tg64, TinyLlama shape, AVX2 EPYC, 3 alternating rounds, 1 thread 8.7-9.1 ->
+// 9.5-9.7 tok/s, 2 threads 14.3-16.6 -> 14.8-18.0 (a microbenchmark calling gemv on 32-row
+// chunks of a matrix lost 6% to whole-matrix calls before, nothing after).
 template <class L, bool kTail>
 void gemv_rows(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* x, int64_t n_cols, float* y) {
   int64_t r = 0;
   if (n_cols <= kShortRow)
     for (; r + 8 <= n_rows; r += 8) dot_rows<L, 8, kTail>(w + r * row_bytes, row_bytes, x, n_cols, y + r);
-  for (; r + 12 <= n_rows; r += 4) dot_rows<L, 4, kTail, true>(w + r * row_bytes, row_bytes, x, n_cols, y + r);
-  for (; r + 4 <= n_rows; r += 4) dot_rows<L, 4, kTail>(w + r * row_bytes, row_bytes, x, n_cols, y + r);
+  for (; r + 4 <= n_rows; r += 4) dot_rows<L, 4, kTail, true>(w + r * row_bytes, row_bytes, x, n_cols, y + r);
   for (; r < n_rows; ++r) dot_rows<L, 1, true>(w + r * row_bytes, row_bytes, x, n_cols, y + r);
 }
 
