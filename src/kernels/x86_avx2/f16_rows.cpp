@@ -6,30 +6,13 @@
 #include <immintrin.h>
 
 #include <cstdint>
-#include <cstring>
 
+#include "core/fp16.h"  // static inline: internal linkage, safe in an ISA file
 #include "kernels/kernel_table.h"
 
 namespace loam {
 namespace avx2 {
 namespace {
-
-// core/fp16.h's fp16_to_fp32, restated here: an inline function from a generic header, compiled
-// with AVX2 flags in this file, could be the copy the linker keeps (check_isa_symbols.sh).
-float f16_to_f32_scalar(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  const uint32_t exp = (h >> 10) & 0x1fu;
-  const uint32_t mant = h & 0x3ffu;
-  uint32_t bits;
-  if (exp == 0) {
-    const float v = static_cast<float>(mant) * (1.0f / 16777216.0f);
-    return sign ? -v : v;
-  }
-  bits = exp == 31 ? (sign | 0x7f800000u | (mant << 13)) : (sign | ((exp + 112) << 23) | (mant << 13));
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
 
 void f16_to_f32(const uint16_t* h, float* out, int64_t n) {
   const __m128i exp_mask = _mm_set1_epi16(0x7c00);
@@ -40,10 +23,10 @@ void f16_to_f32(const uint16_t* h, float* out, int64_t n) {
     if (_mm_movemask_epi8(special) == 0) {
       _mm256_storeu_ps(out + i, _mm256_cvtph_ps(v));
     } else {
-      for (int64_t k = i; k < i + 8; ++k) out[k] = f16_to_f32_scalar(h[k]);
+      for (int64_t k = i; k < i + 8; ++k) out[k] = fp16_to_fp32(h[k]);
     }
   }
-  for (; i < n; ++i) out[i] = f16_to_f32_scalar(h[i]);
+  for (; i < n; ++i) out[i] = fp16_to_fp32(h[i]);
 }
 
 }  // namespace
