@@ -289,61 +289,6 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
-// RowSumFn over F32 / F16 rows: 64 outputs at a time held in eight registers while every row is
-// added, then 32 in four (each output's order is the row order, whatever the block it falls in).
-// Each pass reads every row once: a 128-value head (Llama 2 7B, whose cache rows of 4096 values
-// put a head's rows 8 KiB apart) takes two passes instead of four.
-template <class L>
-void row_sum(const float* a, const uint8_t* rows, size_t row_bytes, int64_t n_rows, int64_t n,
-             float* y) {
-  int64_t i = 0;
-  for (; i + 64 <= n; i += 64) {
-    __m256 acc[8];
-    for (__m256& v : acc) v = _mm256_setzero_ps();
-    const uint8_t* p = rows + i * L::kBytes;
-    for (int64_t r = 0; r < n_rows; ++r, p += row_bytes) {
-      const __m256 va = _mm256_set1_ps(a[r]);
-      for (int k = 0; k < 8; ++k) acc[k] = _mm256_fmadd_ps(va, L::full(p + 8 * k * L::kBytes), acc[k]);
-    }
-    for (int k = 0; k < 8; ++k) _mm256_storeu_ps(y + i + 8 * k, acc[k]);
-  }
-  for (; i + 32 <= n; i += 32) {
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
-    const uint8_t* p = rows + i * L::kBytes;
-    for (int64_t r = 0; r < n_rows; ++r, p += row_bytes) {
-      const __m256 va = _mm256_set1_ps(a[r]);
-      acc0 = _mm256_fmadd_ps(va, L::full(p), acc0);
-      acc1 = _mm256_fmadd_ps(va, L::full(p + 8 * L::kBytes), acc1);
-      acc2 = _mm256_fmadd_ps(va, L::full(p + 16 * L::kBytes), acc2);
-      acc3 = _mm256_fmadd_ps(va, L::full(p + 24 * L::kBytes), acc3);
-    }
-    _mm256_storeu_ps(y + i, acc0);
-    _mm256_storeu_ps(y + i + 8, acc1);
-    _mm256_storeu_ps(y + i + 16, acc2);
-    _mm256_storeu_ps(y + i + 24, acc3);
-  }
-  for (; i + 8 <= n; i += 8) {
-    __m256 acc = _mm256_setzero_ps();
-    const uint8_t* p = rows + i * L::kBytes;
-    for (int64_t r = 0; r < n_rows; ++r, p += row_bytes)
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(a[r]), L::full(p), acc);
-    _mm256_storeu_ps(y + i, acc);
-  }
-  if (i < n) {  // the last n % 8 outputs through a zero-padded copy of each row's tail
-    const int64_t left = n - i;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t r = 0; r < n_rows; ++r) {
-      alignas(32) uint8_t tail[8 * 4] = {0};
-      std::memcpy(tail, rows + static_cast<size_t>(r) * row_bytes + i * L::kBytes,
-                  static_cast<size_t>(left) * L::kBytes);
-      acc = _mm256_fmadd_ps(_mm256_set1_ps(a[r]), L::full(tail), acc);
-    }
-    alignas(32) float out[8];
-    _mm256_store_ps(out, acc);
-    std::memcpy(y + i, out, static_cast<size_t>(left) * sizeof(float));
-  }
-}
-
 // Rows [r0, r1) of one head added into its outputs [i, i + 8 C): C accumulators loaded from y
 // (zeroed before the first block), one broadcast weight per row. So each output gets row_sum's
 // fused multiply-adds in row order, whatever the blocks. The unroll pragmas keep GCC 12 from
@@ -362,6 +307,35 @@ inline void row_sum_block(const float* a, const uint8_t* rows, size_t row_bytes,
   }
 #pragma GCC unroll 8
   for (int c = 0; c < C; ++c) _mm256_storeu_ps(y + i + 8 * c, acc[c]);
+}
+
+// RowSumFn over F32 / F16 rows: 64 outputs at a time held in eight registers while every row is
+// added, then 32 in four, then 8 (row_sum_block over all the rows; each output's order is the row
+// order, whatever the block it falls in). Each pass reads every row once: a 128-value head (Llama 2
+// 7B, whose cache rows of 4096 values put a head's rows 8 KiB apart) takes two passes instead of
+// four.
+template <class L>
+void row_sum(const float* a, const uint8_t* rows, size_t row_bytes, int64_t n_rows, int64_t n,
+             float* y) {
+  const int64_t full = n - n % 8;
+  std::memset(y, 0, static_cast<size_t>(full) * sizeof(float));  // row_sum_block adds into y
+  int64_t i = 0;
+  for (; i + 64 <= full; i += 64) row_sum_block<L, 8>(a, rows, row_bytes, 0, n_rows, i, y);
+  for (; i + 32 <= full; i += 32) row_sum_block<L, 4>(a, rows, row_bytes, 0, n_rows, i, y);
+  for (; i < full; i += 8) row_sum_block<L, 1>(a, rows, row_bytes, 0, n_rows, i, y);
+  if (i < n) {  // the last n % 8 outputs through a zero-padded copy of each row's tail
+    const int64_t left = n - i;
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t r = 0; r < n_rows; ++r) {
+      alignas(32) uint8_t tail[8 * 4] = {0};
+      std::memcpy(tail, rows + static_cast<size_t>(r) * row_bytes + i * L::kBytes,
+                  static_cast<size_t>(left) * L::kBytes);
+      acc = _mm256_fmadd_ps(_mm256_set1_ps(a[r]), L::full(tail), acc);
+    }
+    alignas(32) float out[8];
+    _mm256_store_ps(out, acc);
+    std::memcpy(y + i, out, static_cast<size_t>(left) * sizeof(float));
+  }
 }
 
 // As row_sum_block<L, 4>, for two heads at once: each 8 values of a row converted once for both.

@@ -199,6 +199,25 @@ inline __m256i scale_pairs(const uint8_t* scales) {
   return _mm256_or_si256(s, _mm256_slli_epi32(s, 16));
 }
 
+// The integer mins term of a Q4_K / Q5_K column (both lay out d, dmin, scales and mins alike) against one
+// token's Q8_K block: lane r holds sum_j m_j * sum(a_j) over the 8 sub-blocks j of row r, exact in int32.
+// The activation sums come per 16 elements (bsums), added in pairs to give one per sub-block, two
+// sub-blocks per 32-bit word; each madd multiplies a row's pair of mins by such a word.
+inline __m256i mins_term(const uint8_t* col, const BlockQ8_K& xb) {
+  const __m128i sums = _mm_hadd_epi16(load_128(xb.bsums), load_128(xb.bsums + 8));
+  __m256i mins = _mm256_setzero_si256();
+  auto min_pair = [&](auto p_tag) {
+    constexpr int p = decltype(p_tag)::value;
+    const __m256i m = _mm256_cvtepu8_epi16(load_128(col + kQ4_KMins + 16 * p));  // [m_2p m_2p+1] per row
+    mins = _mm256_add_epi32(mins, _mm256_madd_epi16(m, _mm256_set1_epi32(_mm_extract_epi32(sums, p))));
+  };
+  min_pair(std::integral_constant<int, 0>());
+  min_pair(std::integral_constant<int, 1>());
+  min_pair(std::integral_constant<int, 2>());
+  min_pair(std::integral_constant<int, 3>());
+  return mins;
+}
+
 // NT tokens at once (x + t * x_stride, y + t * y_stride), as q4_0_interleaved. Per token: two
 // int16 sums, the scaled sum and two accumulators; at NT = 4 the accumulators (touched once per
 // block) spill to the stack while the int16 sums stay in registers, which measured 3% faster on
@@ -247,18 +266,7 @@ void q4_K_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const 
       const __m256 d = _mm256_cvtph_ps(load_128(col));
       const __m256 dmin = _mm256_cvtph_ps(load_128(col + kQ4_KDmin));
       for (int t = 0; t < NT; ++t) {
-        // Activation sums per sub-block j (bsums pairs), two sub-blocks per 32-bit word.
-        const __m128i sums = _mm_hadd_epi16(load_128(xb[t][b].bsums), load_128(xb[t][b].bsums + 8));
-        __m256i mins = _mm256_setzero_si256();  // lane r: sum_j m_j * sum(a_j) of row r
-        auto min_pair = [&](auto p_tag) {
-          constexpr int p = decltype(p_tag)::value;
-          const __m256i m = _mm256_cvtepu8_epi16(load_128(col + kQ4_KMins + 16 * p));  // [m_2p m_2p+1] per row
-          mins = _mm256_add_epi32(mins, _mm256_madd_epi16(m, _mm256_set1_epi32(_mm_extract_epi32(sums, p))));
-        };
-        min_pair(std::integral_constant<int, 0>());
-        min_pair(std::integral_constant<int, 1>());
-        min_pair(std::integral_constant<int, 2>());
-        min_pair(std::integral_constant<int, 3>());
+        const __m256i mins = mins_term(col, xb[t][b]);
         const __m256 dx = _mm256_set1_ps(xb[t][b].d);
         acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(scaled[t]), _mm256_mul_ps(d, dx), acc[t]);
         acc_min[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(mins), _mm256_mul_ps(dmin, dx), acc_min[t]);
@@ -366,17 +374,7 @@ void q5_K_interleaved(const uint8_t* w, int64_t n_rows, const uint8_t* x, size_t
         acc[t] = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(xb[t][b].d), d), _mm256_cvtepi32_ps(lane[t]), acc[t]);
       const __m256 dmin = _mm256_cvtph_ps(load_128(col + kQ4_KDmin));
       for (int t = 0; t < NT; ++t) {
-        const __m128i sums = _mm_hadd_epi16(load_128(xb[t][b].bsums), load_128(xb[t][b].bsums + 8));
-        __m256i mins = _mm256_setzero_si256();  // lane r: sum_j m_j * sum(a_j) of row r
-        auto min_pair = [&](auto p_tag) {
-          constexpr int p = decltype(p_tag)::value;
-          const __m256i m = _mm256_cvtepu8_epi16(load_128(col + kQ4_KMins + 16 * p));
-          mins = _mm256_add_epi32(mins, _mm256_madd_epi16(m, _mm256_set1_epi32(_mm_extract_epi32(sums, p))));
-        };
-        min_pair(std::integral_constant<int, 0>());
-        min_pair(std::integral_constant<int, 1>());
-        min_pair(std::integral_constant<int, 2>());
-        min_pair(std::integral_constant<int, 3>());
+        const __m256i mins = mins_term(col, xb[t][b]);
         // fnmadd(p, m, acc) rounds -(p * m) + acc once: the scalar fma(-(dx * dmin), m, acc).
         acc_min[t] = _mm256_fnmadd_ps(_mm256_mul_ps(_mm256_set1_ps(xb[t][b].d), dmin), _mm256_cvtepi32_ps(mins),
                                       acc_min[t]);
