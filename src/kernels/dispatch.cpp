@@ -17,6 +17,48 @@ KernelTable build_scalar() {
   return t;
 }
 
+}  // namespace
+
+// AVX-512 CPUs run every AVX2 kernel; the AVX-512 files override where they are faster. Float
+// weights keep the AVX2 kernels (the AVX-512 files register none: x86_avx512/float_kernels.cpp).
+KernelTable compose_avx512_table(const KernelTable& scalar, void (*register_avx2)(KernelTable&),
+                                 void (*register_avx512)(KernelTable&)) {
+  KernelTable k = scalar;
+  k.isa = "avx512";
+  register_avx2(k);
+  const KernelTable avx2_only = k;
+  register_avx512(k);
+  for (uint32_t t = 0; t < kDTypeCount; ++t) {
+    TypeKernels& tk = k.weights[t];
+    if (avx2_only.weights[t].prefer_interleaved) {
+      // Types with AVX2 kernels over interleaved weights (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) keep
+      // them: measured on an AMD EPYC with AVX-512 VNNI, 2 threads, TinyLlama shape, the
+      // AVX2 set is faster there than the one-row AVX-512 gemv (Q4_0 pp64 125 vs 56
+      // tok/s, tg16 76 vs 40; Q4_K_M pp64 114 vs 75, tg16 63 vs 56). Where the AVX-512
+      // files have their own multi-token kernel over interleaved weights (Q4_0, VNNI), it
+      // replaces the AVX2 one: it gives the AVX2 kernels' results bit for bit
+      // (x86_avx512/interleaved_kernels.cpp), so the AVX2 gemv still stands for it.
+      // Q6_K's AVX2 interleaved kernels give the AVX-512 gemv's bits too (same integer sums,
+      // one fused multiply-add per super-block), but were not timed on an AVX-512 CPU.
+      const GemmFn own_gemm = tk.gemm_interleaved;
+      tk = avx2_only.weights[t];
+      if (own_gemm != nullptr && own_gemm != avx2_only.weights[t].gemm_interleaved)
+        tk.gemm_interleaved = own_gemm;
+    } else if (tk.gemv != avx2_only.weights[t].gemv &&
+               tk.gemv_interleaved == avx2_only.weights[t].gemv_interleaved) {
+      // An AVX2 kernel over interleaved weights matches the AVX2 gemv bit for bit, not an
+      // AVX-512 one that replaced it: such types fall back to the scalar (exact,
+      // unpreferred) interleaved kernel, so the weights are not interleaved on this table.
+      tk.gemv_interleaved = scalar.weights[t].gemv_interleaved;
+      tk.gemm_interleaved = scalar.weights[t].gemm_interleaved;
+      tk.prefer_interleaved = false;
+    }
+  }
+  return k;
+}
+
+namespace {
+
 // Tables are built on first use from the scalar one, so an ISA only overrides what it speeds up.
 const KernelTable* table_storage(Isa isa) {
   static const KernelTable scalar = build_scalar();
@@ -34,40 +76,8 @@ const KernelTable* table_storage(Isa isa) {
       return &t;
     }
     case Isa::Avx512: {
-      static const KernelTable t = [] {
-        KernelTable k = scalar;
-        k.isa = "avx512";
-        avx2::register_kernels(k);  // AVX-512 CPUs run every AVX2 kernel; wider ones override
-        const KernelTable avx2_only = k;
-        avx512::register_kernels(k);
-        for (uint32_t t = 0; t < kDTypeCount; ++t) {
-          TypeKernels& tk = k.weights[t];
-          if (avx2_only.weights[t].prefer_interleaved) {
-            // Types with AVX2 kernels over interleaved weights (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) keep
-            // them: measured on an AMD EPYC with AVX-512 VNNI, 2 threads, TinyLlama shape, the
-            // AVX2 set is faster there than the one-row AVX-512 gemv (Q4_0 pp64 125 vs 56
-            // tok/s, tg16 76 vs 40; Q4_K_M pp64 114 vs 75, tg16 63 vs 56). Where the AVX-512
-            // files have their own multi-token kernel over interleaved weights (Q4_0, VNNI), it
-            // replaces the AVX2 one: it gives the AVX2 kernels' results bit for bit
-            // (x86_avx512/interleaved_kernels.cpp), so the AVX2 gemv still stands for it.
-            // Q6_K's AVX2 interleaved kernels give the AVX-512 gemv's bits too (same integer sums,
-            // one fused multiply-add per super-block), but were not timed on an AVX-512 CPU.
-            const GemmFn own_gemm = tk.gemm_interleaved;
-            tk = avx2_only.weights[t];
-            if (own_gemm != nullptr && own_gemm != avx2_only.weights[t].gemm_interleaved)
-              tk.gemm_interleaved = own_gemm;
-          } else if (tk.gemv != avx2_only.weights[t].gemv &&
-                     tk.gemv_interleaved == avx2_only.weights[t].gemv_interleaved) {
-            // An AVX2 kernel over interleaved weights matches the AVX2 gemv bit for bit, not an
-            // AVX-512 one that replaced it: such types fall back to the scalar (exact,
-            // unpreferred) interleaved kernel, so the weights are not interleaved on this table.
-            tk.gemv_interleaved = scalar.weights[t].gemv_interleaved;
-            tk.gemm_interleaved = scalar.weights[t].gemm_interleaved;
-            tk.prefer_interleaved = false;
-          }
-        }
-        return k;
-      }();
+      static const KernelTable t =
+          compose_avx512_table(scalar, avx2::register_kernels, avx512::register_kernels);
       return &t;
     }
 #endif

@@ -32,6 +32,12 @@ const KernelTable& kernels();
 // select: the AVX-512 kernels compiled against the intrinsics model (test_kernels_avx512_emulated).
 void use_kernel_table_for_testing(const KernelTable* table);
 
+// The avx512 table as dispatch builds it from the scalar table and the two sets' registration
+// functions (AVX-512 CPUs run the AVX2 kernels wherever those are faster or keep a float order the
+// AVX-512 ones do not). test_kernels_avx512_emulated builds it with the emulated AVX-512 kernels.
+KernelTable compose_avx512_table(const KernelTable& scalar, void (*register_avx2)(KernelTable&),
+                                 void (*register_avx512)(KernelTable&));
+
 // Bytes of n_cols activations converted to `act_type` (n_cols * 4 for F32).
 size_t act_row_bytes(DType act_type, int64_t n_cols);
 

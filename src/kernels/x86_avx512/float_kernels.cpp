@@ -1,7 +1,12 @@
-// AVX-512 kernels for float weights (F32, F16 via vcvtph2ps, BF16 via a 16-bit shift).
-// Each row keeps two accumulators in a fixed pattern that depends only on the row length, so a
-// row's result is the same whether it is computed alone or in a group of four (results do not
-// depend on how rows are split between threads).
+// AVX-512 float kernels: dot_f32 and axpy_f32 only. Float weights (F32, F16, BF16) run the AVX2
+// kernels on AVX-512 CPUs (dispatch.cpp keeps them on the avx512 table): the AVX2 set has a
+// register-tiled gemm for prompts that gives its gemv's bits, where this file had a one-row gemv
+// only, so prompts ran as one gemv per token. Measured: on the Intel Xeon of issue 8 (AVX-512 VNNI
+// and BF16), before either set had a float gemm, that gemv read F16 prompts only 1.18x as fast as
+// the AVX2 one (pp128 58 vs 49 tok/s, 2 threads) and decoded slower (tg32 12.2 vs 13.4); on an
+// AVX2 EPYC (no AVX-512) the AVX2 F16 prompt path without its gemm, one gemv per token over the
+// same row chunks, ran pp512 at 35.5 tok/s against 83 with it. The float order is then the AVX2
+// one, and an AVX-512 CPU gives the AVX2 table's float results bit for bit.
 #include <cstdint>
 #include <cstring>
 
@@ -12,77 +17,24 @@ namespace loam {
 namespace LOAM_AVX512_NS {
 namespace {
 
-struct LoadF32 {
-  static constexpr int kBytes = 4;
-  static __m512 full(const uint8_t* p) { return _mm512_loadu_ps(p); }
-  static __m512 part(const uint8_t* p, __mmask16 m) { return _mm512_maskz_loadu_ps(m, p); }
-};
-
-struct LoadF16 {
-  static constexpr int kBytes = 2;
-  static __m512 full(const uint8_t* p) {
-    return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  }
-  static __m512 part(const uint8_t* p, __mmask16 m) {
-    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
-  }
-};
-
-struct LoadBF16 {
-  static constexpr int kBytes = 2;
-  static __m512 widen(__m256i h) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-  }
-  static __m512 full(const uint8_t* p) {
-    return widen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
-  }
-  static __m512 part(const uint8_t* p, __mmask16 m) { return widen(_mm256_maskz_loadu_epi16(m, p)); }
-};
-
-// Dots R consecutive rows with x.
-template <class L, int R>
-inline void dot_rows(const uint8_t* w, size_t row_bytes, const float* x, int64_t n, float* y) {
-  __m512 acc0[R], acc1[R];
-  for (int r = 0; r < R; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+// Two accumulators over 32 values a step, the last n % 16 through a masked load; their lanes
+// summed by _mm512_reduce_add_ps.
+float dot_f32(const float* a, const float* b, int64_t n) {
+  __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 32 <= n; i += 32) {
-    const __m512 xa = _mm512_loadu_ps(x + i);
-    const __m512 xb = _mm512_loadu_ps(x + i + 16);
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* p = w + r * row_bytes + i * L::kBytes;
-      acc0[r] = _mm512_fmadd_ps(L::full(p), xa, acc0[r]);
-      acc1[r] = _mm512_fmadd_ps(L::full(p + 16 * L::kBytes), xb, acc1[r]);
-    }
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
+    acc1 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i + 16), _mm512_loadu_ps(b + i + 16), acc1);
   }
   if (i + 16 <= n) {
-    const __m512 xa = _mm512_loadu_ps(x + i);
-    for (int r = 0; r < R; ++r)
-      acc0[r] = _mm512_fmadd_ps(L::full(w + r * row_bytes + i * L::kBytes), xa, acc0[r]);
+    acc0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), acc0);
     i += 16;
   }
   if (i < n) {
     const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1u);
-    const __m512 xa = _mm512_maskz_loadu_ps(m, x + i);
-    for (int r = 0; r < R; ++r)
-      acc1[r] = _mm512_fmadd_ps(L::part(w + r * row_bytes + i * L::kBytes, m), xa, acc1[r]);
+    acc1 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, a + i), _mm512_maskz_loadu_ps(m, b + i), acc1);
   }
-  for (int r = 0; r < R; ++r) y[r] = _mm512_reduce_add_ps(_mm512_add_ps(acc0[r], acc1[r]));
-}
-
-template <class L>
-void gemv(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, int64_t n_cols,
-          float* y) {
-  const float* xf = static_cast<const float*>(x);
-  int64_t r = 0;
-  // Four rows share each activation load and give eight independent FMA chains.
-  for (; r + 4 <= n_rows; r += 4) dot_rows<L, 4>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
-  for (; r < n_rows; ++r) dot_rows<L, 1>(w + r * row_bytes, row_bytes, xf, n_cols, y + r);
-}
-
-float dot_f32(const float* a, const float* b, int64_t n) {
-  float y;
-  dot_rows<LoadF32, 1>(reinterpret_cast<const uint8_t*>(a), 0, b, n, &y);
-  return y;
+  return _mm512_reduce_add_ps(_mm512_add_ps(acc0, acc1));
 }
 
 void axpy_f32(float a, const float* x, float* y, int64_t n) {
@@ -103,13 +55,6 @@ void register_quant_kernels(KernelTable& table);        // quant_kernels.cpp
 void register_interleaved_kernels(KernelTable& table);  // interleaved_kernels.cpp
 
 void register_kernels(KernelTable& table) {
-  table.weights[static_cast<uint32_t>(DType::F32)].gemv = gemv<LoadF32>;
-  table.weights[static_cast<uint32_t>(DType::F16)].gemv = gemv<LoadF16>;
-  table.weights[static_cast<uint32_t>(DType::BF16)].gemv = gemv<LoadBF16>;
-  // The AVX2 gemm kernels give the AVX2 gemv's results, not these: per row here.
-  table.weights[static_cast<uint32_t>(DType::F32)].gemm = nullptr;
-  table.weights[static_cast<uint32_t>(DType::F16)].gemm = nullptr;
-  table.weights[static_cast<uint32_t>(DType::BF16)].gemm = nullptr;
   table.dot_f32 = dot_f32;
   table.axpy_f32 = axpy_f32;
   register_quant_kernels(table);
