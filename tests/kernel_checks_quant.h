@@ -330,15 +330,16 @@ inline void check_quant_row_independence(const KernelTable& scalar, const Kernel
 
 // A table's gemm over the file layout gives each activation row its gemv's bits: 1-9 tokens (the
 // kernels' token groups and their remainders), a tail group of rows, padded activation and result
-// strides (the padding of y must stay untouched). Returns how many types have a gemm on this table
-// (a check that found none tests nothing).
+// strides (the padding of y must stay untouched), and rows of 1025 blocks (the AVX2 kernels take
+// columns in chunks of 1024 blocks). Returns how many types have a gemm on this table (a check that
+// found none tests nothing).
 inline int check_quant_gemm(const KernelTable& scalar, const KernelTable& simd, std::mt19937& rng) {
   int with_gemm = 0;
   for (DType t : kTypes) {
     const TypeKernels& k = simd.weights[static_cast<uint32_t>(t)];
     if (k.gemm == nullptr) continue;
     ++with_gemm;
-    for (int64_t blocks : {1, 3}) {
+    for (int64_t blocks : {1, 3, 1025}) {
       for (Fill fill : {Fill::RandomBits, Fill::Extreme, Fill::Quantized}) {
         const int64_t rows = 13, cols = blocks * dtype_info(t).block_size;
         const size_t rb = dtype_row_bytes(t, cols);

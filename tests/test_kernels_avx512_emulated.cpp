@@ -305,6 +305,15 @@ TEST_CASE("avx512 table as dispatch composes it: float weights run the AVX2 gemv
   }
 }
 
+TEST_CASE("avx512 table as dispatch composes it: every quant gemm gives its gemv's bits") {
+  // Where the AVX-512 files replace a type's gemv and AVX2 has a gemm for it (Q4_1, Q5_0, Q5_1),
+  // the composed table must not pair the AVX2 gemm with the AVX-512 gemv: Q4_1's differ in the
+  // last bits (this check failed when dispatch did).
+  if (!isa_supported(Isa::Avx2)) SKIP("this CPU runs no AVX2 kernels");
+  std::mt19937 rng(18);
+  CHECK(check_quant_gemm(*kernel_table_for(Isa::Scalar), dispatch_table(), rng) >= 4);
+}
+
 TEST_CASE("emulated AVX-512 dot_f32 and axpy_f32 equal scalar") {
   std::mt19937 rng(4);
   check_dot_axpy(*kernel_table_for(Isa::Scalar), emulated_table(), rng);

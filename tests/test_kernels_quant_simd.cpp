@@ -70,7 +70,7 @@ TEST_CASE("SIMD quant gemm gives each token its gemv result bit for bit") {
     const int with_gemm = check_quant_gemm(*kernel_table_for(Isa::Scalar), *kernel_table_for(isa), rng);
     // AVX2 has a file-layout gemm for Q6_K (the types with interleaved layouts use gemm_interleaved,
     // tested in test_interleaved_weights); a lost registration must not pass as "nothing to test".
-    if (isa == Isa::Avx2) CHECK(with_gemm >= 1);
+    if (isa == Isa::Avx2) CHECK(with_gemm >= 4);
   }
 }
 
