@@ -19,8 +19,11 @@ KernelTable build_scalar() {
 
 }  // namespace
 
-// AVX-512 CPUs run every AVX2 kernel; the AVX-512 files override where they are faster. Float
-// weights keep the AVX2 kernels (the AVX-512 files register none: x86_avx512/float_kernels.cpp).
+// AVX-512 CPUs run every AVX2 kernel the AVX-512 files do not override, and keep the AVX2 one where
+// it was measured faster or has a multi-token kernel the AVX-512 files lack (below). Float weights
+// keep the AVX2 kernels (the AVX-512 files register none: x86_avx512/float_kernels.cpp). Of the
+// AVX-512 weight kernels the table then runs Q4_0's VNNI multi-token kernel; the AVX-512 gemvs stand
+// only for types AVX2 has no multi-token kernel for (none today).
 KernelTable compose_avx512_table(const KernelTable& scalar, void (*register_avx2)(KernelTable&),
                                  void (*register_avx512)(KernelTable&)) {
   KernelTable k = scalar;
@@ -44,14 +47,13 @@ KernelTable compose_avx512_table(const KernelTable& scalar, void (*register_avx2
       tk = avx2_only.weights[t];
       if (own_gemm != nullptr && own_gemm != avx2_only.weights[t].gemm_interleaved)
         tk.gemm_interleaved = own_gemm;
-    } else if (avx2_only.weights[t].gemm != nullptr && tk.gemm == avx2_only.weights[t].gemm &&
-               tk.gemv != avx2_only.weights[t].gemv) {
-      // An AVX2 multi-token gemm over the file layout (Q4_1, Q5_0, Q5_1) gives the AVX2 gemv's
-      // bits, not those of the AVX-512 gemv that replaced it (Q4_1 differs in the last bits), so
-      // the type keeps the AVX2 pair: on the AVX2 EPYC the gemm reads prompts 1.5-2x as fast as one
-      // token per pass (pp512 Q4_1 64 -> 96, Q5_0 41 -> 84, Q5_1 39 -> 79 tok/s), more than a wider
-      // one-token gemv could make up. Decode of these types with the AVX-512 gemv against the AVX2
-      // one has not been timed on an AVX-512 CPU.
+    } else if (avx2_only.weights[t].gemm != nullptr && tk.gemm == nullptr) {
+      // The AVX-512 gemv replaced AVX2's and dropped its multi-token gemm over the file layout
+      // (Q4_1, Q5_0, Q5_1), which gives the AVX2 gemv's bits, not the AVX-512 one's (Q4_1's differ
+      // in the last bits). The type keeps the AVX2 pair: on the AVX2 EPYC the gemm reads prompts
+      // 1.5-2x as fast as one token per pass (pp512 Q4_1 64 -> 96, Q5_0 41 -> 84, Q5_1 39 -> 79
+      // tok/s), more than a wider one-token gemv could make up. Decode of these types with the
+      // AVX-512 gemv against the AVX2 one has not been timed on an AVX-512 CPU.
       tk = avx2_only.weights[t];
     } else if (tk.gemv != avx2_only.weights[t].gemv &&
                tk.gemv_interleaved == avx2_only.weights[t].gemv_interleaved) {

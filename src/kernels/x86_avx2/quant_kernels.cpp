@@ -251,21 +251,25 @@ void gemv_q8_0_act(const uint8_t* w, size_t row_bytes, int64_t n_rows, const voi
 // whose codes SmallCodes unpacks: each row group's codes, scales and offsets are unpacked once per
 // block for the NT tokens, and each token gets gemv_q8_0_act's integer sums and float operations,
 // so its results bit for bit.
+constexpr int64_t kTokenChunkBlocks = 256;  // 8192 columns
+
 template <class K, int NT>
 void q8_0_act_tokens(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x,
                      size_t x_stride, int64_t n_cols, float* y, size_t y_stride) {
+  static_assert(K::kHasMin || K::kCentre != 0, "the code sums below are for types with an offset or a centre");
   const int64_t n_blocks = n_cols / kQK;
   if (n_blocks == 0) {
     for (int t = 0; t < NT; ++t)
       for (int64_t r = 0; r < n_rows; ++r) y[t * y_stride + r] = 0.0f;
     return;
   }
-  // Chunks of columns as in gemv_q8_0_act; per token a scale and a code sum per block (16 KiB
-  // of stack per token).
-  alignas(32) float dx[NT][kChunkBlocks];
-  alignas(32) int32_t a_sum[NT][kChunkBlocks];
-  for (int64_t c0 = 0; c0 < n_blocks; c0 += kChunkBlocks) {
-    const int64_t nb = n_blocks - c0 < kChunkBlocks ? n_blocks - c0 : kChunkBlocks;
+  // Per token a scale and a code sum per block of a chunk of columns, 2 KiB of stack per token
+  // (the pool's threads may have small stacks). Smaller chunks than gemv_q8_0_act's change no bit:
+  // a row's sum continues exactly from the value stored in y.
+  alignas(32) float dx[NT][kTokenChunkBlocks];
+  alignas(32) int32_t a_sum[NT][kTokenChunkBlocks];
+  for (int64_t c0 = 0; c0 < n_blocks; c0 += kTokenChunkBlocks) {
+    const int64_t nb = n_blocks - c0 < kTokenChunkBlocks ? n_blocks - c0 : kTokenChunkBlocks;
     const BlockQ8_0* xc[NT];
     for (int t = 0; t < NT; ++t) {
       xc[t] = reinterpret_cast<const BlockQ8_0*>(x + t * x_stride) + c0;
@@ -315,7 +319,7 @@ void q8_0_act_tokens(const uint8_t* w, size_t row_bytes, int64_t n_rows, const u
 }
 
 // GemmFn for Q4_1, Q5_0 and Q5_1 weights in the file layout: tokens in groups of K::kGemmGroup,
-// then the rest one at a time (q8_0_act_tokens<K, 1> is gemv_q8_0_act's arithmetic).
+// then of 4, then one at a time (q8_0_act_tokens<K, 1> is gemv_q8_0_act's arithmetic).
 template <class K>
 void gemm_q8_0_act(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, size_t x_stride,
                    int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
@@ -324,6 +328,9 @@ void gemm_q8_0_act(const uint8_t* w, size_t row_bytes, int64_t n_rows, const voi
   for (; t + K::kGemmGroup <= n_tokens; t += K::kGemmGroup)
     q8_0_act_tokens<K, K::kGemmGroup>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols,
                                       y + t * y_stride, y_stride);
+  if (K::kGemmGroup > 4)
+    for (; t + 4 <= n_tokens; t += 4)
+      q8_0_act_tokens<K, 4>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
   for (; t < n_tokens; ++t)
     q8_0_act_tokens<K, 1>(w, row_bytes, n_rows, xt + t * x_stride, x_stride, n_cols, y + t * y_stride, y_stride);
 }

@@ -98,8 +98,11 @@ inline void store_lane_rows(const __m512 acc[kRowLanes / 2], const float* extra,
   }
 }
 
+// A gemv replaced drops the gemm of the set below (kernel_table.h): that gemm gives its own gemv's
+// bits, not these.
 inline void set_gemv(KernelTable& table, DType weight, GemvFn fn) {
   table.weights[static_cast<uint32_t>(weight)].gemv = fn;
+  table.weights[static_cast<uint32_t>(weight)].gemm = nullptr;
 }
 
 }  // namespace
