@@ -49,17 +49,9 @@ void q4_0_interleaved(const uint8_t* w, size_t row_bytes, int64_t n_rows, const 
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t c0 = 0; c0 < n_blocks; c0 += kChunkBlocks) {
     const int64_t nb = n_blocks - c0 < kChunkBlocks ? n_blocks - c0 : kChunkBlocks;
+    // Codes are stored 0..15 for weights code - 8: the centre is taken off once per block.
     const BlockQ8_0* xc[NT];
-    for (int t = 0; t < NT; ++t) {
-      xc[t] = reinterpret_cast<const BlockQ8_0*>(x + t * x_stride) + c0;
-      for (int64_t b = 0; b < nb; ++b) {
-        dx[t][b] = _cvtsh_ss(xc[t][b].d);
-        // Codes are stored 0..15 for weights code - 8: the centre is taken off once per block.
-        const __m256i s = broadcast_sum(
-            _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_set1_epi8(8), load_256(xc[t][b].qs)), ones));
-        a_sum[t][b] = _mm256_cvtsi256_si32(s);
-      }
-    }
+    prepare_act_chunk<NT>(x, x_stride, c0, nb, 8, xc, dx, a_sum);
     for (int64_t r0 = 0; r0 < n_rows; r0 += kRowLanes) {
       const uint8_t* group = w + static_cast<size_t>(r0 / kRowLanes) * group_bytes +
                              static_cast<size_t>(c0) * kColumnBytes;

@@ -24,6 +24,7 @@
 #include <cstring>
 
 #include "kernels/row_groups.h"
+#include "quant/blocks.h"
 
 namespace loam {
 namespace avx2 {
@@ -127,6 +128,25 @@ inline __m256i broadcast_sum(__m256i v) {
   v = _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0x4E));
   v = _mm256_add_epi32(v, _mm256_shuffle_epi32(v, 0xB1));
   return _mm256_add_epi32(v, _mm256_permute2x128_si256(v, v, 0x01));
+}
+
+// The Q8_0 activation blocks [c0, c0 + nb) of NT tokens (token t at x + t * x_stride), prepared
+// once per call and column chunk for every row group of the multi-token kernels: xc[t] points at
+// token t's first block of the chunk, dx[t][b] is block b's scale and a_sum[t][b] = mult x the sum
+// of its codes (mult: the weights' code centre, or 1 for the types with an offset m), exact in int32.
+template <int NT, int64_t kBlocks>
+inline void prepare_act_chunk(const uint8_t* x, size_t x_stride, int64_t c0, int64_t nb, int mult,
+                              const BlockQ8_0* xc[NT], float (&dx)[NT][kBlocks], int32_t (&a_sum)[NT][kBlocks]) {
+  const __m256i m = _mm256_set1_epi8(static_cast<char>(mult));
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int t = 0; t < NT; ++t) {
+    xc[t] = reinterpret_cast<const BlockQ8_0*>(x + t * x_stride) + c0;
+    for (int64_t b = 0; b < nb; ++b) {
+      dx[t][b] = _cvtsh_ss(xc[t][b].d);
+      const __m256i s = _mm256_madd_epi16(_mm256_maddubs_epi16(m, load_256(xc[t][b].qs)), ones);
+      a_sum[t][b] = _mm256_cvtsi256_si32(broadcast_sum(s));
+    }
+  }
 }
 
 inline void store_group(__m256 acc, int64_t r0, int64_t n_rows, float* y) {
