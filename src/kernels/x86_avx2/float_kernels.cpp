@@ -309,6 +309,17 @@ inline void row_sum_block(const float* a, const uint8_t* rows, size_t row_bytes,
   for (int c = 0; c < C; ++c) _mm256_storeu_ps(y + i + 8 * c, acc[c]);
 }
 
+// Outputs [0, full) (a multiple of 8) of one head, rows [r0, r1): 64 at a time in eight registers,
+// then 32 in four, then 8.
+template <class L>
+inline void row_sum_outputs(const float* a, const uint8_t* rows, size_t row_bytes, int64_t r0, int64_t r1,
+                            int64_t full, float* y) {
+  int64_t i = 0;
+  for (; i + 64 <= full; i += 64) row_sum_block<L, 8>(a, rows, row_bytes, r0, r1, i, y);
+  for (; i + 32 <= full; i += 32) row_sum_block<L, 4>(a, rows, row_bytes, r0, r1, i, y);
+  for (; i < full; i += 8) row_sum_block<L, 1>(a, rows, row_bytes, r0, r1, i, y);
+}
+
 // RowSumFn over F32 / F16 rows: 64 outputs at a time held in eight registers while every row is
 // added, then 32 in four, then 8 (row_sum_block over all the rows; each output's order is the row
 // order, whatever the block it falls in). Each pass reads every row once: a 128-value head (Llama 2
@@ -319,10 +330,8 @@ void row_sum(const float* a, const uint8_t* rows, size_t row_bytes, int64_t n_ro
              float* y) {
   const int64_t full = n - n % 8;
   std::memset(y, 0, static_cast<size_t>(full) * sizeof(float));  // row_sum_block adds into y
-  int64_t i = 0;
-  for (; i + 64 <= full; i += 64) row_sum_block<L, 8>(a, rows, row_bytes, 0, n_rows, i, y);
-  for (; i + 32 <= full; i += 32) row_sum_block<L, 4>(a, rows, row_bytes, 0, n_rows, i, y);
-  for (; i < full; i += 8) row_sum_block<L, 1>(a, rows, row_bytes, 0, n_rows, i, y);
+  row_sum_outputs<L>(a, rows, row_bytes, 0, n_rows, full, y);
+  const int64_t i = full;
   if (i < n) {  // the last n % 8 outputs through a zero-padded copy of each row's tail
     const int64_t left = n - i;
     __m256 acc = _mm256_setzero_ps();
@@ -397,14 +406,7 @@ void row_sum_heads(const float* a, size_t a_stride, int n_heads, const uint8_t* 
             row_sum_block_pair<L>(a + h * a_stride, a + (h + 1) * a_stride, rows, row_bytes, r0, r1, i,
                                   y + h * y_stride, y + (h + 1) * y_stride);
       }
-      for (; h < n_heads; ++h) {
-        const float* ah = a + h * a_stride;
-        float* yh = y + h * y_stride;
-        int64_t i = 0;
-        for (; i + 64 <= full; i += 64) row_sum_block<L, 8>(ah, rows, row_bytes, r0, r1, i, yh);
-        for (; i + 32 <= full; i += 32) row_sum_block<L, 4>(ah, rows, row_bytes, r0, r1, i, yh);
-        for (; i < full; i += 8) row_sum_block<L, 1>(ah, rows, row_bytes, r0, r1, i, yh);
-      }
+      for (; h < n_heads; ++h) row_sum_outputs<L>(a + h * a_stride, rows, row_bytes, r0, r1, full, y + h * y_stride);
       r0 = r1;
     }
   }
