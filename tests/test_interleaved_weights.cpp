@@ -222,7 +222,8 @@ TEST_CASE("every table's interleaved gemm gives each token its gemv result bit f
     const std::vector<int64_t> block_counts =
         block_elements(type) == kQK ? std::vector<int64_t>{1, 3, 1025} : std::vector<int64_t>{1, 3};
     for (int64_t n_blocks : block_counts) {
-      const int64_t n_rows = 16, n_cols = n_blocks * block_elements(type);
+      // 24 rows: the AVX-512 kernels take two 8-row groups per 512-bit register, then one alone.
+      const int64_t n_rows = 24, n_cols = n_blocks * block_elements(type);
       const size_t rb = static_cast<size_t>(n_blocks) * block_bytes(type);
       const std::vector<uint8_t> rows = random_rows(type, rng, n_rows, n_blocks);
       std::vector<uint8_t> inter(static_cast<size_t>(n_rows / 8) * interleaved_group_bytes(type, n_cols));

@@ -6,6 +6,7 @@
 // kernel bug. On AVX-512 hardware the real kernels are covered by those two tests as well.
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -85,6 +86,45 @@ KernelTable dispatch_table() {
 }
 
 }  // namespace
+
+TEST_CASE("emulated vpmulld, 16-bit shifts, byte widening, or/xor: hand-computed lanes") {
+  const __m512i p = _mm512_mullo_epi32(from<int32_t, __m512i>({-3, 65536, 0x7FFFFFFF, 60960}),
+                                       from<int32_t, __m512i>({7, 65536, 2, 63}));
+  CHECK_EQ(lane<int32_t>(p, 0), -21);
+  CHECK_EQ(lane<int32_t>(p, 1), 0);           // 2^32 keeps its low 32 bits
+  CHECK_EQ(lane<int32_t>(p, 2), -2);          // 0xFFFFFFFE
+  CHECK_EQ(lane<int32_t>(p, 3), 3840480);
+  const __m256i p256 = _mm256_mullo_epi32(_mm256_set1_epi32(-5), _mm256_set1_epi32(-6));
+  for (int i = 0; i < 8; ++i) CHECK_EQ(lane<int32_t>(p256, i), 30);
+  const __m512i sh = _mm512_slli_epi16(from<uint16_t, __m512i>({0x0101, 0x8001, 0xFFFF}), 3);
+  CHECK_EQ(lane<uint16_t>(sh, 0), 0x0808);
+  CHECK_EQ(lane<uint16_t>(sh, 1), 0x0008);    // bits leave the 16-bit lane, not into the next
+  CHECK_EQ(lane<uint16_t>(sh, 2), 0xFFF8);
+  CHECK_EQ(lane<uint16_t>(_mm256_slli_epi16(_mm256_set1_epi16(0x4001), 1), 5), 0x8002);
+  CHECK_EQ(lane<uint16_t>(_mm256_slli_epi16(_mm256_set1_epi16(1), 16), 0), 0);  // count >= 16
+  const __m128i bytes = from<uint8_t, __m128i>({0, 255, 128, 7, 1, 2, 3, 4, 200});
+  const __m256i w16 = _mm256_cvtepu8_epi16(bytes);
+  CHECK_EQ(lane<uint16_t>(w16, 1), 255);
+  CHECK_EQ(lane<uint16_t>(w16, 8), 200);
+  const __m256i w32 = _mm256_cvtepu8_epi32(bytes);
+  CHECK_EQ(lane<int32_t>(w32, 1), 255);       // zero-extended, not sign
+  CHECK_EQ(lane<int32_t>(w32, 2), 128);
+  CHECK_EQ(lane<int32_t>(w32, 7), 4);
+  const __m256i o = _mm256_or_si256(_mm256_set1_epi8(0x0F), _mm256_set1_epi8(0x10));
+  const __m256i x = _mm256_xor_si256(_mm256_set1_epi8(static_cast<char>(0x80)), _mm256_set1_epi8(-1));
+  for (int i = 0; i < 32; ++i) {
+    CHECK_EQ(lane<uint8_t>(o, i), 0x1F);
+    CHECK_EQ(lane<uint8_t>(x, i), 0x7F);
+  }
+  const __m512i sr = _mm512_srai_epi32(from<int32_t, __m512i>({-9, 9, -1, 0x40000000}), 2);
+  CHECK_EQ(lane<int32_t>(sr, 0), -3);         // rounds toward minus infinity
+  CHECK_EQ(lane<int32_t>(sr, 1), 2);
+  CHECK_EQ(lane<int32_t>(sr, 2), -1);
+  CHECK_EQ(lane<int32_t>(sr, 3), 0x10000000);
+  CHECK_EQ(lane<int32_t>(_mm256_srai_epi32(_mm256_set1_epi32(static_cast<int32_t>(0xFFFE0000u)), 16), 3), -2);
+  const __m512 d = _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_set1_ps(1e-8f));
+  CHECK_EQ(lane<float>(d, 15), 1.0f);         // rounded once to the nearest float
+}
 
 TEST_CASE("emulated vpdpbusd and vpmaddubsw: unsigned x signed bytes, wrap vs saturation") {
   const __m512i src = from<int32_t, __m512i>({1000, 0, std::numeric_limits<int32_t>::max()});
@@ -320,58 +360,77 @@ TEST_CASE("emulated AVX-512 dot_f32 and axpy_f32 equal scalar") {
   check_dot_axpy(*kernel_table_for(Isa::Scalar), emulated_table(), rng);
 }
 
-// The VNNI kernel over interleaved Q4_0 weights (and the table's one-token kernel beside it) must give the scalar (= AVX2) gemv's bits for
-// every token, however many tokens share a pass (1..11: a group of 8 and every remainder), and
-// across the 1024-block column chunk.
-TEST_CASE("emulated AVX-512 interleaved Q4_0 gemm equals the scalar gemv bit for bit") {
-  const KernelTable t = emulated_table();
-  const KernelTable& scalar = *kernel_table_for(Isa::Scalar);
-  const TypeKernels& tk = t.weights[static_cast<uint32_t>(DType::Q4_0)];
-  REQUIRE(tk.gemv_interleaved != nullptr);
-  REQUIRE(tk.gemm_interleaved != nullptr);
+// The VNNI kernels over interleaved Q4_0, Q8_0, Q4_K, Q5_K and Q6_K weights must give the AVX2 gemv's bits
+// for every token (Q4_0's are the scalar gemv's; the others' AVX2 orders are their own, one fused
+// multiply-add per block), however many tokens share a pass (1..11: groups of 4 and every
+// remainder), across Q4_0 / Q8_0's 1024-block column chunk, on a pair of 8-row groups in one
+// 512-bit register and on a group alone, with random bytes for codes, sub-block scales and mins
+// (Q8_0's code -128 too). The table's one-token kernel over the same interleaved weights is held
+// to the same bits.
+TEST_CASE("emulated AVX-512 interleaved gemms (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) equal the AVX2 gemv bit for bit") {
+  const KernelTable t = dispatch_table();
   std::mt19937 rng(23);
   std::uniform_real_distribution<float> scale(-4.0f, 4.0f);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  // 24 rows: one pair of groups in a 512-bit register, then a group alone.
-  for (int64_t n_blocks : {1, 3, 1025}) {
-   for (int64_t n_rows : {8, 24}) {
-    const int64_t n_cols = n_blocks * kQK;
-    const size_t rb = static_cast<size_t>(n_blocks) * sizeof(BlockQ4_0);
-    std::vector<uint8_t> rows(rb * n_rows);
-    for (uint8_t& byte : rows) byte = static_cast<uint8_t>(rng());
-    for (int64_t i = 0; i < n_rows * n_blocks; ++i) {
-      const uint16_t d = fp32_to_fp16(scale(rng));
-      std::memcpy(rows.data() + i * sizeof(BlockQ4_0), &d, 2);
-    }
-    std::vector<uint8_t> inter(n_rows / 8 * interleaved_group_bytes(DType::Q4_0, n_cols));
-    interleave_rows(DType::Q4_0, rows.data(), n_cols, n_rows / 8, inter.data());
-    const int n_tokens = 11;
-    const size_t x_stride = static_cast<size_t>(n_blocks) * sizeof(BlockQ8_0);
-    std::vector<uint8_t> x(x_stride * n_tokens);
-    std::vector<float> xf(n_cols);
-    for (int tok = 0; tok < n_tokens; ++tok) {
-      for (float& v : xf) v = normal(rng);
-      quantize_row_q8_0(xf.data(), reinterpret_cast<BlockQ8_0*>(x.data() + tok * x_stride), n_cols);
-    }
-    for (int n = 1; n <= n_tokens; ++n) {
-      std::vector<float> got(static_cast<size_t>(n) * n_rows, -1.0f), want(n_rows), one(n_rows);
-      tk.gemm_interleaved(inter.data(), rb, n_rows, x.data(), x_stride, n, n_cols, got.data(), n_rows);
-      int mismatches = 0;
-      for (int tok = 0; tok < n; ++tok) {
-        scalar.weights[static_cast<uint32_t>(DType::Q4_0)].gemv(rows.data(), rb, n_rows,
-                                                               x.data() + tok * x_stride, n_cols, want.data());
-        tk.gemv_interleaved(inter.data(), rb, n_rows, x.data() + tok * x_stride, n_cols, one.data());
-        for (int64_t r = 0; r < n_rows; ++r) {
-          mismatches += std::memcmp(&want[r], &got[tok * n_rows + r], 4) == 0 ? 0 : 1;
-          mismatches += std::memcmp(&want[r], &one[r], 4) == 0 ? 0 : 1;
+  for (DType type : {DType::Q4_0, DType::Q8_0, DType::Q4_K, DType::Q5_K, DType::Q6_K}) {
+    // Only Q4_0's AVX2 order is scalar's; without AVX2 the others have nothing to be held to.
+    if (type != DType::Q4_0 && !isa_supported(Isa::Avx2)) continue;
+    const TypeKernels& reference = kernel_table_for(type == DType::Q4_0 ? Isa::Scalar : Isa::Avx2)
+                                       ->weights[static_cast<uint32_t>(type)];
+    const TypeKernels& tk = t.weights[static_cast<uint32_t>(type)];
+    REQUIRE(tk.gemv_interleaved != nullptr);
+    REQUIRE(tk.gemm_interleaved != nullptr);
+    const bool k_quant = type == DType::Q4_K || type == DType::Q5_K || type == DType::Q6_K;
+    const size_t block_bytes = dtype_info(type).type_size;
+    const int64_t block_elements = dtype_info(type).block_size;
+    // The f16 scales: d (and dmin for Q4_K / Q5_K) lead the block, Q6_K's d ends it.
+    std::vector<size_t> f16_offsets = {0};
+    if (type == DType::Q4_K || type == DType::Q5_K) f16_offsets = {0, 2};
+    if (type == DType::Q6_K) f16_offsets = {offsetof(BlockQ6_K, d)};
+    const std::vector<int64_t> block_counts = k_quant ? std::vector<int64_t>{1, 3} : std::vector<int64_t>{1, 3, 1025};
+    for (int64_t n_blocks : block_counts) {
+     for (int64_t n_rows : {8, 24}) {
+      const int64_t n_cols = n_blocks * block_elements;
+      const size_t rb = static_cast<size_t>(n_blocks) * block_bytes;
+      std::vector<uint8_t> rows(rb * n_rows);
+      for (uint8_t& byte : rows) byte = static_cast<uint8_t>(rng());
+      for (int64_t i = 0; i < n_rows * n_blocks; ++i)
+        for (size_t off : f16_offsets) {
+          const uint16_t d = fp32_to_fp16(scale(rng));
+          std::memcpy(rows.data() + i * block_bytes + off, &d, 2);
         }
+      std::vector<uint8_t> inter(n_rows / 8 * interleaved_group_bytes(type, n_cols));
+      interleave_rows(type, rows.data(), n_cols, n_rows / 8, inter.data());
+      const int n_tokens = 11;
+      const size_t x_stride = k_quant ? static_cast<size_t>(n_blocks) * sizeof(BlockQ8_K)
+                                      : static_cast<size_t>(n_blocks) * sizeof(BlockQ8_0);
+      std::vector<uint8_t> x(x_stride * n_tokens);
+      std::vector<float> xf(n_cols);
+      for (int tok = 0; tok < n_tokens; ++tok) {
+        for (float& v : xf) v = normal(rng);
+        if (k_quant) quantize_row_q8_K(xf.data(), reinterpret_cast<BlockQ8_K*>(x.data() + tok * x_stride), n_cols);
+        else quantize_row_q8_0(xf.data(), reinterpret_cast<BlockQ8_0*>(x.data() + tok * x_stride), n_cols);
       }
-      if (mismatches != 0)
-        ::loam_test::record_failure(__FILE__, __LINE__,
-                                    std::to_string(mismatches) + " results differ, " + std::to_string(n) +
-                                        " tokens x " + std::to_string(n_blocks) + " blocks");
+      for (int n = 1; n <= n_tokens; ++n) {
+        std::vector<float> got(static_cast<size_t>(n) * n_rows, -1.0f), want(n_rows), one(n_rows);
+        tk.gemm_interleaved(inter.data(), rb, n_rows, x.data(), x_stride, n, n_cols, got.data(), n_rows);
+        int mismatches = 0;
+        for (int tok = 0; tok < n; ++tok) {
+          reference.gemv(rows.data(), rb, n_rows, x.data() + tok * x_stride, n_cols, want.data());
+          tk.gemv_interleaved(inter.data(), rb, n_rows, x.data() + tok * x_stride, n_cols, one.data());
+          for (int64_t r = 0; r < n_rows; ++r) {
+            mismatches += std::memcmp(&want[r], &got[tok * n_rows + r], 4) == 0 ? 0 : 1;
+            mismatches += std::memcmp(&want[r], &one[r], 4) == 0 ? 0 : 1;
+          }
+        }
+        if (mismatches != 0)
+          ::loam_test::record_failure(__FILE__, __LINE__,
+                                      std::string(dtype_name(type)) + ": " + std::to_string(mismatches) +
+                                          " results differ, " + std::to_string(n) + " tokens x " +
+                                          std::to_string(n_blocks) + " blocks, " + std::to_string(n_rows) + " rows");
+      }
+     }
     }
-   }
   }
 }
 

@@ -22,8 +22,10 @@ KernelTable build_scalar() {
 // AVX-512 CPUs run every AVX2 kernel the AVX-512 files do not override, and keep the AVX2 one where
 // it was measured faster or has a multi-token kernel the AVX-512 files lack (below). Float weights
 // keep the AVX2 kernels (the AVX-512 files register none: x86_avx512/float_kernels.cpp). Of the
-// AVX-512 weight kernels the table then runs Q4_0's VNNI multi-token kernel; the AVX-512 gemvs stand
-// only for types AVX2 has no multi-token kernel for (none today).
+// AVX-512 weight kernels the table then runs the VNNI multi-token kernels over interleaved Q4_0,
+// Q8_0, Q4_K, Q5_K and Q6_K weights (prompts, batches; one token still takes the AVX2 gemv, whose
+// bits they give); the AVX-512 gemvs stand only for types AVX2 has no multi-token kernel for (none
+// today).
 KernelTable compose_avx512_table(const KernelTable& scalar, void (*register_avx2)(KernelTable&),
                                  void (*register_avx512)(KernelTable&)) {
   KernelTable k = scalar;
@@ -38,11 +40,10 @@ KernelTable compose_avx512_table(const KernelTable& scalar, void (*register_avx2
       // them: measured on an AMD EPYC with AVX-512 VNNI, 2 threads, TinyLlama shape, the
       // AVX2 set is faster there than the one-row AVX-512 gemv (Q4_0 pp64 125 vs 56
       // tok/s, tg16 76 vs 40; Q4_K_M pp64 114 vs 75, tg16 63 vs 56). Where the AVX-512
-      // files have their own multi-token kernel over interleaved weights (Q4_0, VNNI), it
-      // replaces the AVX2 one: it gives the AVX2 kernels' results bit for bit
-      // (x86_avx512/interleaved_kernels.cpp), so the AVX2 gemv still stands for it.
-      // Q6_K's AVX2 interleaved kernels give the AVX-512 gemv's bits too (same integer sums,
-      // one fused multiply-add per super-block), but were not timed on an AVX-512 CPU.
+      // files have their own multi-token kernel over interleaved weights (VNNI: Q4_0, Q8_0,
+      // Q4_K, Q5_K, Q6_K), it replaces the AVX2 one: it gives the AVX2 kernels' results bit for
+      // bit (x86_avx512/interleaved_kernels.cpp, interleaved_k_kernels.cpp), so the AVX2 gemv
+      // still stands for it.
       const GemmFn own_gemm = tk.gemm_interleaved;
       tk = avx2_only.weights[t];
       if (own_gemm != nullptr && own_gemm != avx2_only.weights[t].gemm_interleaved)

@@ -297,9 +297,14 @@ inline __m512i _mm512_add_epi32(__m512i a, __m512i b) { return emu::map2<uint32_
 inline __m128i _mm_sub_epi32(__m128i a, __m128i b) { return emu::map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x - y; }); }
 inline __m256i _mm256_sub_epi32(__m256i a, __m256i b) { return emu::map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x - y; }); }
 inline __m512i _mm512_sub_epi32(__m512i a, __m512i b) { return emu::map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x - y; }); }
+// vpmulld: the low 32 bits of each lane product (unsigned arithmetic: wraps like the hardware).
+inline __m256i _mm256_mullo_epi32(__m256i a, __m256i b) { return emu::map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x * y; }); }
+inline __m512i _mm512_mullo_epi32(__m512i a, __m512i b) { return emu::map2<uint32_t>(a, b, [](uint32_t x, uint32_t y) { return x * y; }); }
 inline __m256i _mm256_and_si256(__m256i a, __m256i b) { return emu::map2<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x & y; }); }
+inline __m256i _mm256_xor_si256(__m256i a, __m256i b) { return emu::map2<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x ^ y; }); }
 inline __m512i _mm512_and_si512(__m512i a, __m512i b) { return emu::map2<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x & y; }); }
 inline __m512i _mm512_or_si512(__m512i a, __m512i b) { return emu::map2<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x | y; }); }
+inline __m256i _mm256_or_si256(__m256i a, __m256i b) { return emu::map2<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x | y; }); }
 inline __m512i _mm512_xor_si512(__m512i a, __m512i b) { return emu::map2<uint64_t>(a, b, [](uint64_t x, uint64_t y) { return x ^ y; }); }
 
 // Masked byte add: lanes whose mask bit is clear keep src.
@@ -319,6 +324,15 @@ inline __mmask64 _mm512_test_epi8_mask(__m512i a, __m512i b) {
 // Shifts: immediate counts apply to every lane, v-forms take each lane's count from b.
 inline __m256i _mm256_slli_epi32(__m256i a, int n) { return emu::shift_left<uint32_t>(a, static_cast<unsigned>(n)); }
 inline __m512i _mm512_slli_epi32(__m512i a, unsigned n) { return emu::shift_left<uint32_t>(a, n); }
+// Arithmetic right shift: the sign fills in; counts past 31 give all sign bits.
+inline __m256i _mm256_srai_epi32(__m256i a, int n) {
+  return emu::map1<int32_t>(a, [n](int32_t x) { return n > 31 ? (x < 0 ? -1 : 0) : x >> n; });
+}
+inline __m512i _mm512_srai_epi32(__m512i a, unsigned n) {
+  return emu::map1<int32_t>(a, [n](int32_t x) { return n > 31 ? (x < 0 ? -1 : 0) : x >> n; });
+}
+inline __m256i _mm256_slli_epi16(__m256i a, int n) { return emu::shift_left<uint16_t>(a, static_cast<unsigned>(n)); }
+inline __m512i _mm512_slli_epi16(__m512i a, unsigned n) { return emu::shift_left<uint16_t>(a, n); }
 inline __m512i _mm512_srli_epi16(__m512i a, unsigned n) { return emu::shift_right<uint16_t>(a, n); }
 inline __m256i _mm256_srli_epi16(__m256i a, int n) { return emu::shift_right<uint16_t>(a, static_cast<unsigned>(n)); }
 inline __m512i _mm512_sllv_epi16(__m512i a, __m512i b) {
@@ -367,6 +381,8 @@ inline __m512 _mm512_permutexvar_ps(__m512i idx, __m512 a) {
 }
 
 inline __m128i _mm_cvtepu8_epi16(__m128i a) { return emu::extend<uint16_t, uint8_t, __m128i>(a); }
+inline __m256i _mm256_cvtepu8_epi16(__m128i a) { return emu::extend<uint16_t, uint8_t, __m256i>(a); }
+inline __m256i _mm256_cvtepu8_epi32(__m128i a) { return emu::extend<uint32_t, uint8_t, __m256i>(a); }
 inline __m256i _mm256_cvtepi8_epi16(__m128i a) { return emu::extend<int16_t, int8_t, __m256i>(a); }
 inline __m512i _mm512_cvtepu8_epi32(__m128i a) { return emu::extend<uint32_t, uint8_t, __m512i>(a); }
 inline __m512i _mm512_cvtepu16_epi32(__m256i a) { return emu::extend<uint32_t, uint16_t, __m512i>(a); }
@@ -382,6 +398,7 @@ inline __m256 _mm256_add_ps(__m256 a, __m256 b) { return emu::map2<float>(a, b, 
 inline __m512 _mm512_add_ps(__m512 a, __m512 b) { return emu::map2<float>(a, b, [](float x, float y) { return x + y; }); }
 inline __m512 _mm512_mul_ps(__m512 a, __m512 b) { return emu::map2<float>(a, b, [](float x, float y) { return x * y; }); }
 inline __m256 _mm256_sub_ps(__m256 a, __m256 b) { return emu::map2<float>(a, b, [](float x, float y) { return x - y; }); }
+inline __m512 _mm512_sub_ps(__m512 a, __m512 b) { return emu::map2<float>(a, b, [](float x, float y) { return x - y; }); }
 inline __m256 _mm256_mul_ps(__m256 a, __m256 b) { return emu::map2<float>(a, b, [](float x, float y) { return x * y; }); }
 
 template <class V>

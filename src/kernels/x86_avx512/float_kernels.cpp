@@ -53,12 +53,14 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
 
 void register_quant_kernels(KernelTable& table);        // quant_kernels.cpp
 void register_interleaved_kernels(KernelTable& table);  // interleaved_kernels.cpp
+void register_interleaved_k_kernels(KernelTable& table);  // interleaved_k_kernels.cpp
 
 void register_kernels(KernelTable& table) {
   table.dot_f32 = dot_f32;
   table.axpy_f32 = axpy_f32;
   register_quant_kernels(table);
   register_interleaved_kernels(table);
+  register_interleaved_k_kernels(table);
 }
 
 }  // namespace LOAM_AVX512_NS
