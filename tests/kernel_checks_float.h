@@ -106,7 +106,7 @@ inline void check_avx2_float_order(const KernelTable& avx2, std::mt19937& rng) {
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (DType type : {DType::F32, DType::F16, DType::BF16}) {
     const TypeKernels& k = avx2.weights[static_cast<uint32_t>(type)];
-    for (int64_t cols : {1, 5, 8, 13, 16, 64, 77, 128, 256, 257, 300, 1031}) {
+    for (int64_t cols : {1, 5, 8, 13, 16, 64, 77, 128, 256, 257, 300, 1024, 1031}) {
       for (int64_t rows : {1, 4, 8, 13}) {
         auto w = random_weights(type, rows, cols, rng);
         const size_t rb = dtype_row_bytes(type, cols);

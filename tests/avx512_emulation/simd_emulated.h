@@ -263,6 +263,7 @@ inline __m512i _mm512_inserti32x4(__m512i a, __m128i b, int i) { return emu::ins
 inline __m512i _mm512_inserti64x4(__m512i a, __m256i b, int i) { return emu::insert(a, b, i & 1); }
 inline __m512i _mm512_broadcast_i32x4(__m128i a) { return emu::broadcast<__m512i>(a); }
 inline __m512i _mm512_broadcast_i64x4(__m256i a) { return emu::broadcast<__m512i>(a); }
+inline __m512 _mm512_broadcast_f32x8(__m256 a) { return emu::broadcast<__m512>(a); }
 
 // --- constants -----------------------------------------------------------------------------------
 inline __m256i _mm256_setzero_si256() { return emu::zero<__m256i>(); }

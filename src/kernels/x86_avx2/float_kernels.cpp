@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "kernels/kernel_table.h"
+#include "kernels/x86_avx2/float_gemm.h"
 
 namespace loam {
 namespace avx2 {
@@ -417,6 +418,11 @@ void row_sum_heads(const float* a, size_t a_stride, int n_heads, const uint8_t* 
 
 }  // namespace
 
+void gemm_f16(const uint8_t* w, size_t row_bytes, int64_t n_rows, const void* x, size_t x_stride,
+              int n_tokens, int64_t n_cols, float* y, size_t y_stride) {
+  gemm<LoadF16>(w, row_bytes, n_rows, x, x_stride, n_tokens, n_cols, y, y_stride);
+}
+
 void register_quant_kernels(KernelTable& table);       // quant_kernels.cpp
 void register_activation_kernels(KernelTable& table);  // activation_kernels.cpp
 void register_k_scale_search(KernelTable& table);      // k_scale_search.cpp
@@ -427,7 +433,7 @@ void register_kernels(KernelTable& table) {
   table.weights[static_cast<uint32_t>(DType::F16)].gemv = gemv<LoadF16>;
   table.weights[static_cast<uint32_t>(DType::BF16)].gemv = gemv<LoadBF16>;
   table.weights[static_cast<uint32_t>(DType::F32)].gemm = gemm<LoadF32>;
-  table.weights[static_cast<uint32_t>(DType::F16)].gemm = gemm<LoadF16>;
+  table.weights[static_cast<uint32_t>(DType::F16)].gemm = gemm_f16;
   table.weights[static_cast<uint32_t>(DType::BF16)].gemm = gemm<LoadBF16>;
   table.dot_f32 = dot_f32;
   table.axpy_f32 = axpy_f32;

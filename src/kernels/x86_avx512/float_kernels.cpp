@@ -1,12 +1,13 @@
-// AVX-512 float kernels: dot_f32 and axpy_f32 only. Float weights (F32, F16, BF16) run the AVX2
-// kernels on AVX-512 CPUs (dispatch.cpp keeps them on the avx512 table): the AVX2 set has a
-// register-tiled gemm for prompts that gives its gemv's bits, where this file had a one-row gemv
-// only, so prompts ran as one gemv per token. Measured: on the Intel Xeon of issue 8 (AVX-512 VNNI
-// and BF16), before either set had a float gemm, that gemv read F16 prompts only 1.18x as fast as
-// the AVX2 one (pp128 58 vs 49 tok/s, 2 threads) and decoded slower (tg32 12.2 vs 13.4); on an
-// AVX2 EPYC (no AVX-512) the AVX2 F16 prompt path without its gemm, one gemv per token over the
-// same row chunks, ran pp512 at 35.5 tok/s against 83 with it. The float order is then the AVX2
-// one, and an AVX-512 CPU gives the AVX2 table's float results bit for bit.
+// AVX-512 float kernels: dot_f32 and axpy_f32 here; F16's gemm in f16_gemm.cpp. Float weights
+// (F32, F16, BF16) otherwise run the AVX2 kernels on AVX-512 CPUs (dispatch.cpp keeps them on the
+// avx512 table): the AVX2 set has a register-tiled gemm for prompts that gives its gemv's bits,
+// where this file had a one-row gemv only, so prompts ran as one gemv per token. Measured: on the
+// Intel Xeon of issue 8 (AVX-512 VNNI and BF16), before either set had a float gemm, that gemv read
+// F16 prompts only 1.18x as fast as the AVX2 one (pp128 58 vs 49 tok/s, 2 threads) and decoded
+// slower (tg32 12.2 vs 13.4); on an AVX2 EPYC (no AVX-512) the AVX2 F16 prompt path without its
+// gemm, one gemv per token over the same row chunks, ran pp512 at 35.5 tok/s against 83 with it.
+// The float order is then the AVX2 one, and an AVX-512 CPU gives the AVX2 table's float results
+// bit for bit; f16_gemm.cpp keeps that order in 512-bit registers (pp512 73 -> 110 tok/s there).
 #include <cstdint>
 #include <cstring>
 
@@ -54,6 +55,7 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
 void register_quant_kernels(KernelTable& table);        // quant_kernels.cpp
 void register_interleaved_kernels(KernelTable& table);  // interleaved_kernels.cpp
 void register_interleaved_k_kernels(KernelTable& table);  // interleaved_k_kernels.cpp
+void register_f16_gemm(KernelTable& table);  // f16_gemm.cpp
 
 void register_kernels(KernelTable& table) {
   table.dot_f32 = dot_f32;
@@ -61,6 +63,7 @@ void register_kernels(KernelTable& table) {
   register_quant_kernels(table);
   register_interleaved_kernels(table);
   register_interleaved_k_kernels(table);
+  register_f16_gemm(table);
 }
 
 }  // namespace LOAM_AVX512_NS
