@@ -122,6 +122,9 @@ TEST_CASE("emulated vpmulld, 16-bit shifts, byte widening, or/xor: hand-computed
   CHECK_EQ(lane<int32_t>(sr, 2), -1);
   CHECK_EQ(lane<int32_t>(sr, 3), 0x10000000);
   CHECK_EQ(lane<int32_t>(_mm256_srai_epi32(_mm256_set1_epi32(static_cast<int32_t>(0xFFFE0000u)), 16), 3), -2);
+  CHECK_EQ(lane<int32_t>(_mm256_srai_epi32(_mm256_set1_epi32(-5), 40), 0), -1);  // count > 31: sign bits
+  const __m512 b = _mm512_broadcast_f32x8(from<float, __m256>({1, 2, 3, 4, 5, 6, 7, 8}));
+  for (int i = 0; i < 16; ++i) CHECK_EQ(lane<float>(b, i), static_cast<float>(i % 8 + 1));
   const __m512 d = _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_set1_ps(1e-8f));
   CHECK_EQ(lane<float>(d, 15), 1.0f);         // rounded once to the nearest float
 }
@@ -367,13 +370,16 @@ TEST_CASE("emulated AVX-512 dot_f32 and axpy_f32 equal scalar") {
 
 // The VNNI kernels over interleaved Q4_0, Q8_0, Q4_K, Q5_K and Q6_K weights must give the AVX2 gemv's bits
 // for every token (Q4_0's are the scalar gemv's; the others' AVX2 orders are their own, one fused
-// multiply-add per block), however many tokens share a pass (1..11: groups of 4 and every
-// remainder), across Q4_0 / Q8_0's 1024-block column chunk, on a pair of 8-row groups in one
-// 512-bit register and on a group alone, with random bytes for codes, sub-block scales and mins
+// multiply-add per block), however many tokens share a pass (1..11: passes of 8 (Q6_K 4) and every
+// remainder), across Q4_0 / Q8_0's 1024-block column chunk, on pairs of 8-row groups in one
+// 512-bit register (one pair, two pairs) and on a group alone, with random bytes for codes, sub-block scales and mins
 // (Q8_0's code -128 too). The table's one-token kernel over the same interleaved weights is held
 // to the same bits.
 TEST_CASE("emulated AVX-512 interleaved gemms (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) equal the AVX2 gemv bit for bit") {
-  const KernelTable t = dispatch_table();
+  // Without AVX2 the composed table has no interleaved kernels at all (dispatch keeps the AVX2
+  // gemv for them): Q4_0's kernel, which needs none to be held to, is then taken from the
+  // emulated table.
+  const KernelTable t = isa_supported(Isa::Avx2) ? dispatch_table() : emulated_table();
   std::mt19937 rng(23);
   std::uniform_real_distribution<float> scale(-4.0f, 4.0f);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -394,7 +400,7 @@ TEST_CASE("emulated AVX-512 interleaved gemms (Q4_0, Q8_0, Q4_K, Q5_K, Q6_K) equ
     if (type == DType::Q6_K) f16_offsets = {offsetof(BlockQ6_K, d)};
     const std::vector<int64_t> block_counts = k_quant ? std::vector<int64_t>{1, 3} : std::vector<int64_t>{1, 3, 1025};
     for (int64_t n_blocks : block_counts) {
-     for (int64_t n_rows : {8, 24}) {
+     for (int64_t n_rows : {8, 24, 32}) {
       const int64_t n_cols = n_blocks * block_elements;
       const size_t rb = static_cast<size_t>(n_blocks) * block_bytes;
       std::vector<uint8_t> rows(rb * n_rows);

@@ -21,11 +21,11 @@ KernelTable build_scalar() {
 
 // AVX-512 CPUs run every AVX2 kernel the AVX-512 files do not override, and keep the AVX2 one where
 // it was measured faster or has a multi-token kernel the AVX-512 files lack (below). Float weights
-// keep the AVX2 kernels (the AVX-512 files register none: x86_avx512/float_kernels.cpp). Of the
-// AVX-512 weight kernels the table then runs the VNNI multi-token kernels over interleaved Q4_0,
-// Q8_0, Q4_K, Q5_K and Q6_K weights (prompts, batches; one token still takes the AVX2 gemv, whose
-// bits they give); the AVX-512 gemvs stand only for types AVX2 has no multi-token kernel for (none
-// today).
+// keep the AVX2 kernels (x86_avx512/float_kernels.cpp), except F16's gemm, which the AVX-512 files
+// give in the AVX2 float order (x86_avx512/f16_gemm.cpp). Of the AVX-512 weight kernels the table
+// then runs that gemm and the VNNI multi-token kernels over interleaved Q4_0, Q8_0, Q4_K, Q5_K and
+// Q6_K weights (prompts, batches; one token still takes the AVX2 gemv, whose bits they all give);
+// the AVX-512 gemvs stand only for types AVX2 has no multi-token kernel for (none today).
 KernelTable compose_avx512_table(const KernelTable& scalar, void (*register_avx2)(KernelTable&),
                                  void (*register_avx512)(KernelTable&)) {
   KernelTable k = scalar;

@@ -326,7 +326,8 @@ inline __mmask64 _mm512_test_epi8_mask(__m512i a, __m512i b) {
 inline __m256i _mm256_slli_epi32(__m256i a, int n) { return emu::shift_left<uint32_t>(a, static_cast<unsigned>(n)); }
 inline __m512i _mm512_slli_epi32(__m512i a, unsigned n) { return emu::shift_left<uint32_t>(a, n); }
 // Arithmetic right shift: the sign fills in; counts past 31 give all sign bits.
-inline __m256i _mm256_srai_epi32(__m256i a, int n) {
+inline __m256i _mm256_srai_epi32(__m256i a, int count) {
+  const unsigned n = static_cast<unsigned>(count) & 0xFF;  // the instruction's imm8
   return emu::map1<int32_t>(a, [n](int32_t x) { return n > 31 ? (x < 0 ? -1 : 0) : x >> n; });
 }
 inline __m512i _mm512_srai_epi32(__m512i a, unsigned n) {

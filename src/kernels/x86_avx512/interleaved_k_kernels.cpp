@@ -151,10 +151,6 @@ void k_interleaved_vnni(const uint8_t* w, int64_t n_rows, const uint8_t* x, size
                         int64_t n_cols, float* y, size_t y_stride) {
   const int64_t n_blocks = n_cols / kQKK;
   const size_t group_bytes = static_cast<size_t>(n_blocks) * K::kColumnBytes;
-  // The next group's column, fetched while this one is computed (as the AVX2 kernels do).
-  auto prefetch_column = [](const uint8_t* column) {
-    for (size_t l = 0; l < K::kColumnBytes; l += 64) __builtin_prefetch(column + l, 0, 2);
-  };
   const BlockQ8_K* xt[NT];
   for (int t = 0; t < NT; ++t) xt[t] = reinterpret_cast<const BlockQ8_K*>(x + t * x_stride);
   auto run = [&](auto g_tag, int64_t r0, int groups) {
@@ -167,7 +163,8 @@ void k_interleaved_vnni(const uint8_t* w, int64_t n_rows, const uint8_t* x, size
     const uint8_t* g0 = w + static_cast<size_t>(r0 / kGroupRows) * group_bytes;
     for (int64_t b = 0; b < n_blocks; ++b) {
       const uint8_t* col0 = g0 + static_cast<size_t>(b) * K::kColumnBytes;
-      for (int k = 0; k < groups; ++k) prefetch_column(col0 + (groups + k) * group_bytes);
+      // The next groups' column, fetched while this one is computed (as the AVX2 kernels do).
+      for (int k = 0; k < groups; ++k) prefetch_ahead(col0, (groups + k) * group_bytes, K::kColumnBytes);
       const BlockQ8_K* xb[NT];
       int32_t words[NT][4];
       for (int t = 0; t < NT; ++t) {
@@ -259,7 +256,7 @@ void q6_K_interleaved_vnni(const uint8_t* w, int64_t n_rows, const uint8_t* x, s
       const uint8_t* col0 = g0 + static_cast<size_t>(b) * kQ6_KColumn;
       const uint8_t* col[2] = {col0, kGroups == 2 ? col0 + group_bytes : col0};
       for (int k = 0; k < kGroups; ++k)
-        for (size_t l = 0; l < kQ6_KColumn; l += 64) __builtin_prefetch(col[k] + kGroups * group_bytes + l, 0, 2);
+        prefetch_ahead(col[k], kGroups * group_bytes, kQ6_KColumn);
       // sc[g] lane r: scales[g] of row r, sign-extended to int32 (on the stack: registers are full).
       alignas(64) V sc[16];
       for (int p = 0; p < 8; ++p) {

@@ -68,13 +68,10 @@ template <class C, int NT>
 void interleaved_vnni(const uint8_t* w, size_t row_bytes, int64_t n_rows, const uint8_t* x,
                       size_t x_stride, int64_t n_cols, float* y, size_t y_stride) {
   constexpr size_t kColumnBytes = kGroupRows * C::kBlockBytes;  // one block of each of 8 rows
-  // The weights of one block column of the group that comes next, fetched while this one is
-  // computed (as the AVX2 kernels do): at 8 tokens a pass is long enough that the hardware
+  // Below, the weights of one block column of the group that comes next are fetched while this
+  // one is computed (as the AVX2 kernels do): at 8 tokens a pass is long enough that the hardware
   // prefetcher alone leaves the next group's first lines late (measured on Q4_0: 8 sequences
   // decoding together ran 83 tok/s without, against 109 for the AVX2 kernel that prefetches).
-  auto prefetch_column = [](const uint8_t* column) {
-    for (size_t l = 0; l < kColumnBytes; l += 64) __builtin_prefetch(column + l, 0, 2);
-  };
   const int64_t n_blocks = n_cols / kQK;
   const size_t group_bytes = kGroupRows * row_bytes;
   alignas(32) float dx[NT][kChunkBlocks];       // [token][block] activation scale
@@ -116,8 +113,8 @@ void interleaved_vnni(const uint8_t* w, size_t row_bytes, int64_t n_rows, const 
       for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col0 = g0 + static_cast<size_t>(b) * kColumnBytes;
         const uint8_t* col1 = g1 + static_cast<size_t>(b) * kColumnBytes;
-        prefetch_column(col0 + 2 * group_bytes);
-        prefetch_column(col1 + 2 * group_bytes);
+        prefetch_ahead(col0, 2 * group_bytes, kColumnBytes);
+        prefetch_ahead(col1, 2 * group_bytes, kColumnBytes);
         __m512i s[NT];
         const uint8_t* a[NT];
         for (int t = 0; t < NT; ++t) {
@@ -139,7 +136,7 @@ void interleaved_vnni(const uint8_t* w, size_t row_bytes, int64_t n_rows, const 
         acc[t] = c0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(y + t * y_stride + r0);
       for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* col = group + static_cast<size_t>(b) * kColumnBytes;
-        prefetch_column(col + group_bytes);
+        prefetch_ahead(col, group_bytes, kColumnBytes);
         __m256i s[NT];  // [token] lane r: row r's integer block sum
         const uint8_t* a[NT];
         for (int t = 0; t < NT; ++t) {

@@ -92,6 +92,14 @@ inline __m512i sub32(__m512i a, __m512i b) { return _mm512_sub_epi32(a, b); }
 inline __m256i bit_or(__m256i a, __m256i b) { return _mm256_or_si256(a, b); }
 inline __m512i bit_or(__m512i a, __m512i b) { return _mm512_or_si512(a, b); }
 
+// Fetches `bytes` from `ahead` bytes past p (a column of a later row group), the address computed as
+// an integer: past the last group it lies outside the weights, which a prefetch may touch but
+// pointer arithmetic may not reach.
+inline void prefetch_ahead(const uint8_t* p, size_t ahead, size_t bytes) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p) + ahead;
+  for (size_t l = 0; l < bytes; l += 64) __builtin_prefetch(reinterpret_cast<const void*>(a + l), 0, 2);
+}
+
 // Tokens 0..n_tokens-1 in passes of Max, the rest in one pass: run(std::integral_constant<int, NT>,
 // first token) for each pass, so every count up to Max gets its own unrolled kernel.
 template <int NT, int Max, class Run>
