@@ -15,6 +15,8 @@
 #include "kernels/kernels.h"
 #include "loam/model.h"
 #include "loam/session.h"
+#include "core/mmap_file.h"
+#include "model/interleave_weights.h"
 #include "model/matmul.h"
 #include "quant/blocks.h"
 #include "quant/interleave.h"
@@ -222,8 +224,9 @@ TEST_CASE("every table's interleaved gemm gives each token its gemv result bit f
     const std::vector<int64_t> block_counts =
         block_elements(type) == kQK ? std::vector<int64_t>{1, 3, 1025} : std::vector<int64_t>{1, 3};
     for (int64_t n_blocks : block_counts) {
-      // 24 rows: the AVX-512 kernels take two 8-row groups per 512-bit register, then one alone.
-      const int64_t n_rows = 24, n_cols = n_blocks * block_elements(type);
+      // 40 rows: the AVX-512 kernels take two 8-row groups per 512-bit register (twice here),
+      // then one alone.
+      const int64_t n_rows = 40, n_cols = n_blocks * block_elements(type);
       const size_t rb = static_cast<size_t>(n_blocks) * block_bytes(type);
       const std::vector<uint8_t> rows = random_rows(type, rng, n_rows, n_blocks);
       std::vector<uint8_t> inter(static_cast<size_t>(n_rows / 8) * interleaved_group_bytes(type, n_cols));
@@ -332,4 +335,61 @@ TEST_CASE("synth-tiny-Q8_0, Q4_0, Q4_K_M, Q5_K_M, Q6_K: the same logits with and
   check_same_logits("synth-tiny-Q4_K_M.gguf", DType::Q4_K);
   check_same_logits("synth-tiny-Q5_K_M.gguf", DType::Q5_K);
   check_same_logits("synth-tiny-Q6_K.gguf", DType::Q6_K);
+}
+
+// F16 weight matrices are copied whole into anonymous memory at load (model/interleave_weights.cpp),
+// the rest of the model staying in the mapping: the copies hold the file's bytes, are counted in
+// interleaved_bytes (which the memory check uses), and give the same logits; --no-repack keeps them
+// mapped.
+TEST_CASE("synth-tiny-F16: F16 weights are copied out of the mapping, with the same bytes and logits") {
+  const std::string path = loam_test::shared_file("models/synth/synth-tiny-F16.gguf");
+  auto with = std::make_shared<Model>(), without = std::make_shared<Model>();
+  LoadOptions on, off;
+  off.interleave = false;
+  REQUIRE(load_model(path, on, *with));
+  REQUIRE(load_model(path, off, *without));
+  REQUIRE(with->mapping != nullptr);
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(with->mapping->data()), hi = lo + with->mapping->size();
+  auto in_mapping = [&](const void* p) {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    return a >= lo && a < hi;
+  };
+  size_t copied = 0;
+  for (size_t l = 0; l < with->layers.size(); ++l) {
+    const LayerWeights& a = with->layers[l];
+    const LayerWeights& b = without->layers[l];
+    for (auto member : {&LayerWeights::wq, &LayerWeights::wk, &LayerWeights::wv, &LayerWeights::wo,
+                        &LayerWeights::ffn_gate, &LayerWeights::ffn_up, &LayerWeights::ffn_down}) {
+      const Tensor& ta = a.*member;
+      const Tensor& tb = b.*member;
+      REQUIRE(ta.type == DType::F16);
+      CHECK(!in_mapping(ta.data));
+      CHECK(std::memcmp(ta.data, tb.data, tb.nbytes) == 0);
+      copied += ta.nbytes;
+    }
+  }
+  CHECK(in_mapping(with->tok_embd.data));
+  const bool tied = without->output.data == without->tok_embd.data;
+  if (!tied) copied += with->output.nbytes;
+  CHECK_EQ(in_mapping(with->output.data), tied);
+  CHECK_EQ(with->interleaved_bytes, copied);
+  CHECK_EQ(interleaved_weight_bytes(*without), uint64_t{copied});
+  CHECK_EQ(without->interleaved_bytes, size_t{0});
+  REQUIRE(without->mapping != nullptr);
+  const uintptr_t wq = reinterpret_cast<uintptr_t>(without->layers[0].wq.data);
+  const uintptr_t base = reinterpret_cast<uintptr_t>(without->mapping->data());
+  CHECK(wq >= base && wq < base + without->mapping->size());
+  const std::vector<int32_t> tokens = {1, 429, 491, 433, 295, 429, 444, 445, 265, 262};
+  std::vector<float> x, y;
+  for (auto* out : {&x, &y}) {
+    std::unique_ptr<Session> s;
+    SessionOptions so;
+    so.n_ctx = 32;
+    REQUIRE(Session::create(out == &x ? with : without, so, s));
+    REQUIRE(s->eval(tokens, out));
+  }
+  REQUIRE(x.size() == y.size());
+  int differ = 0;
+  for (size_t i = 0; i < x.size(); ++i) differ += same_bits(x[i], y[i]) ? 0 : 1;
+  CHECK_EQ(differ, 0);
 }

@@ -27,7 +27,8 @@ struct Tensor {
   size_t nbytes = 0;
   // The first rows() / 8 * 8 rows again in the type's interleaved layout (src/quant/interleave.h;
   // group g at g * interleaved_group_bytes), when load_model built one for the kernels in use;
-  // else nullptr. `data` stays the file's.
+  // else nullptr. `data` is the file's, except for the weight matrices that load copied whole into
+  // anonymous memory (model/interleave_weights.cpp: those with no interleaved copy).
   const void* interleaved = nullptr;
 
   int64_t cols() const { return ne[0]; }

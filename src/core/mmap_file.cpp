@@ -55,6 +55,11 @@ Status MappedFile::anonymous(size_t bytes, const std::string& name,
     return Status::error(name + ": cannot allocate " + std::to_string(bytes) + " bytes: " +
                          std::strerror(errno));
   }
+#ifdef MADV_HUGEPAGE
+  // In 2 MiB pages where the kernel gives them, as the weight copies a file's model gets at load
+  // (model/interleave_weights.cpp): a model built in memory then decodes as the file's does.
+  (void)madvise(addr, bytes, MADV_HUGEPAGE);
+#endif
   std::shared_ptr<MappedFile> m(new MappedFile());
   m->data_ = static_cast<const uint8_t*>(addr);
   m->size_ = bytes;

@@ -23,6 +23,8 @@ class MappedFile {
   // The creator fills it through writable_data() before sharing it.
   static Status anonymous(size_t bytes, const std::string& name, std::shared_ptr<MappedFile>& out);
   uint8_t* writable_data() { return writable_ ? const_cast<uint8_t*>(data_) : nullptr; }
+  // Whether this is such anonymous memory rather than a file.
+  bool anonymous_memory() const { return writable_; }
 
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
