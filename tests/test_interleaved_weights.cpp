@@ -300,6 +300,23 @@ TEST_CASE("matmul over an interleaved weight with a tail of rows equals the file
   }
 }
 
+// The two models give the same logits, bit for bit, on a 10-token prompt.
+void check_same_model_logits(const std::shared_ptr<Model>& a, const std::shared_ptr<Model>& b) {
+  const std::vector<int32_t> tokens = {1, 429, 491, 433, 295, 429, 444, 445, 265, 262};
+  std::vector<float> x, y;
+  for (auto* out : {&x, &y}) {
+    std::unique_ptr<Session> s;
+    SessionOptions so;
+    so.n_ctx = 32;
+    REQUIRE(Session::create(out == &x ? a : b, so, s));
+    REQUIRE(s->eval(tokens, out));
+  }
+  REQUIRE(x.size() == y.size());
+  int differ = 0;
+  for (size_t i = 0; i < x.size(); ++i) differ += same_bits(x[i], y[i]) ? 0 : 1;
+  CHECK_EQ(differ, 0);
+}
+
 void check_same_logits(const std::string& file, DType type) {
   const std::string path = loam_test::shared_file("models/synth/" + file);
   auto with = std::make_shared<Model>(), without = std::make_shared<Model>();
@@ -314,19 +331,7 @@ void check_same_logits(const std::string& file, DType type) {
   } else {
     CHECK_EQ(with->interleaved_bytes, size_t{0});
   }
-  const std::vector<int32_t> tokens = {1, 429, 491, 433, 295, 429, 444, 445, 265, 262};
-  std::vector<float> a, b;
-  for (auto* pair : {&a, &b}) {
-    std::unique_ptr<Session> s;
-    SessionOptions so;
-    so.n_ctx = 32;
-    REQUIRE(Session::create(pair == &a ? with : without, so, s));
-    REQUIRE(s->eval(tokens, pair));
-  }
-  REQUIRE(a.size() == b.size());
-  int differ = 0;
-  for (size_t i = 0; i < a.size(); ++i) differ += same_bits(a[i], b[i]) ? 0 : 1;
-  CHECK_EQ(differ, 0);
+  check_same_model_logits(with, without);
 }
 
 TEST_CASE("synth-tiny-Q8_0, Q4_0, Q4_K_M, Q5_K_M, Q6_K: the same logits with and without interleaved weights") {
@@ -379,17 +384,5 @@ TEST_CASE("synth-tiny-F16: F16 weights are copied out of the mapping, with the s
   const uintptr_t wq = reinterpret_cast<uintptr_t>(without->layers[0].wq.data);
   const uintptr_t base = reinterpret_cast<uintptr_t>(without->mapping->data());
   CHECK(wq >= base && wq < base + without->mapping->size());
-  const std::vector<int32_t> tokens = {1, 429, 491, 433, 295, 429, 444, 445, 265, 262};
-  std::vector<float> x, y;
-  for (auto* out : {&x, &y}) {
-    std::unique_ptr<Session> s;
-    SessionOptions so;
-    so.n_ctx = 32;
-    REQUIRE(Session::create(out == &x ? with : without, so, s));
-    REQUIRE(s->eval(tokens, out));
-  }
-  REQUIRE(x.size() == y.size());
-  int differ = 0;
-  for (size_t i = 0; i < x.size(); ++i) differ += same_bits(x[i], y[i]) ? 0 : 1;
-  CHECK_EQ(differ, 0);
+  check_same_model_logits(with, without);
 }
