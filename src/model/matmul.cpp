@@ -18,6 +18,14 @@ namespace {
 constexpr int64_t kRowTile = 16;
 constexpr int64_t kMaxTileRows = 128;
 constexpr int64_t kTileBytes = 128 * 1024;
+// Interleaved weights with a gemm kernel take 4x the rows: the AVX-512 VNNI kernels' preparation
+// (each token block's scale and code sum, x86_avx512/interleaved_kernels.cpp) cost as much as the
+// products on 16-row calls. Intel Xeon of issue 8, 2 threads, TinyLlama shape, pp512, 2 alternating
+// rounds against 128 KiB / 128 rows: Q8_0 232/216 -> 276/257 tok/s, Q4_0 277/257 -> 298/287,
+// Q6_K +1-4%, Q4_K_M and Q5_K_M within -3..+0%, the AVX2 set's Q4_0 +3-8%, its others -4..+3%;
+// F16 (no interleaved copy) lost 3% at 512 KiB, so it keeps the smaller tile.
+constexpr int64_t kMaxInterleavedTileRows = 256;
+constexpr int64_t kInterleavedTileBytes = 512 * 1024;
 static_assert(kRowTile % kInterleaveRows == 0, "row tiles start on interleaved group boundaries");
 constexpr size_t kMinParallelBytes = 64 * 1024;
 constexpr int64_t kChunkBytes = 128 * 1024;
@@ -102,8 +110,11 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
       // early takes from another's share: ~kChunkBytes leaves enough of them to balance.
       rows_per_chunk[j] = std::max<int64_t>(kRowTile, (kChunkBytes / rb) / kRowTile * kRowTile);
     } else {
+      const bool interleaved = prepared[j].interleaved_rows > 0 && prepared[j].gemm_interleaved != nullptr;
+      const int64_t tile_bytes = interleaved ? kInterleavedTileBytes : kTileBytes;
+      const int64_t max_rows = interleaved ? kMaxInterleavedTileRows : kMaxTileRows;
       rows_per_chunk[j] =
-          std::min<int64_t>(kMaxTileRows, std::max<int64_t>(kRowTile, (kTileBytes / rb) / kRowTile * kRowTile));
+          std::min<int64_t>(max_rows, std::max<int64_t>(kRowTile, (tile_bytes / rb) / kRowTile * kRowTile));
     }
     const int64_t rows = prepared[j].w->rows();
     first_chunk[j + 1] = first_chunk[j] + (rows + rows_per_chunk[j] - 1) / rows_per_chunk[j];
