@@ -161,9 +161,9 @@ inline int check_float_gemm(const KernelTable& simd, std::mt19937& rng) {
     // Short rows (attention's key rows) and long ones, which kernels may tile differently
     // (x86_avx2/float_kernels.cpp: blocks of 64 rows up to 256 columns): both sides of that
     // boundary, exact multiples, tails, and tiles of rows with remainders (131 short rows: two
-    // blocks and 3 rows).
-    for (int64_t cols : {1, 7, 8, 9, 16, 23, 64, 100, 256, 257, 300, 513, 1024, 1031, 1544}) {
-      const int64_t rows = cols >= 256 ? 37 : cols == 64 || cols == 23 ? 131 : 5;
+    // blocks and 3 rows; head sizes 64 and 128).
+    for (int64_t cols : {1, 7, 8, 9, 16, 23, 64, 100, 128, 256, 257, 300, 513, 1024, 1031, 1544}) {
+      const int64_t rows = cols >= 256 ? 37 : cols == 64 || cols == 128 || cols == 23 ? 131 : 5;
       const size_t rb = dtype_row_bytes(type, cols) + 6;  // rows 6 bytes further apart
       std::vector<uint8_t> w(rb * rows);
       for (int64_t r = 0; r < rows; ++r) {

@@ -186,6 +186,23 @@ TEST_CASE("emulated permutes, unpacks, inserts, extracts, broadcasts and widenin
   for (int i = 0; i < 16; ++i) fs[i] = 0.5f * i;
   const __m512 pf = _mm512_permutexvar_ps(_mm512_set1_epi32(3), from<float, __m512>(fs));
   for (int i = 0; i < 16; ++i) CHECK_EQ(lane<float>(pf, i), 1.5f);
+  // vshuff32x4 0x88 / 0xDD (f16_gemm.cpp's sums4): quarters [a0 a2 b0 b2] and [a1 a3 b1 b3];
+  // vpermilps 0xB1 swaps lanes 0-1 and 2-3 of each quarter, 0x4E the quarter's halves.
+  std::vector<float> gs(16);
+  for (int i = 0; i < 16; ++i) gs[i] = 100.0f + i;
+  const __m512 fa = from<float, __m512>(fs), fb = from<float, __m512>(gs);
+  const float even[16] = {0, 0.5f, 1, 1.5f, 4, 4.5f, 5, 5.5f, 100, 101, 102, 103, 108, 109, 110, 111};
+  const float odd[16] = {2, 2.5f, 3, 3.5f, 6, 6.5f, 7, 7.5f, 104, 105, 106, 107, 112, 113, 114, 115};
+  for (int i = 0; i < 16; ++i) {
+    CHECK_EQ(lane<float>(_mm512_shuffle_f32x4(fa, fb, 0x88), i), even[i]);
+    CHECK_EQ(lane<float>(_mm512_shuffle_f32x4(fa, fb, 0xDD), i), odd[i]);
+  }
+  const int swap_pairs[4] = {1, 0, 3, 2}, swap_halves[4] = {2, 3, 0, 1};
+  for (int i = 0; i < 16; ++i) {
+    CHECK_EQ(lane<float>(_mm512_permute_ps(fb, 0xB1), i), 100.0f + (i & ~3) + swap_pairs[i & 3]);
+    CHECK_EQ(lane<float>(_mm512_permute_ps(fb, 0x4E), i), 100.0f + (i & ~3) + swap_halves[i & 3]);
+  }
+  CHECK_EQ(lane<float>(_mm512_permute_ps(fb, 0x1B), 5), 106.0f);  // 0x1B reverses each quarter
   const __m128i a = _mm_setr_epi32(0, 1, 2, 3), b = _mm_setr_epi32(10, 11, 12, 13);
   const int32_t lo32[4] = {0, 10, 1, 11}, hi32[4] = {2, 12, 3, 13}, lo64[4] = {0, 1, 10, 11}, hi64[4] = {2, 3, 12, 13};
   for (int i = 0; i < 4; ++i) {
@@ -345,13 +362,42 @@ TEST_CASE("avx512 table as dispatch composes it: float weights keep the AVX2 ord
     if (type == DType::F16) CHECK(t.weights[i].gemm != avx2.weights[i].gemm);
     else CHECK(t.weights[i].gemm == avx2.weights[i].gemm);
   }
-  for (uint32_t i = 0; i < kDTypeCount; ++i) {
-    CHECK(t.row_sum[i] == avx2.row_sum[i]);
-    CHECK(t.row_sum_heads[i] == avx2.row_sum_heads[i]);
-  }
+  for (uint32_t i = 0; i < kDTypeCount; ++i) CHECK(t.row_sum[i] == avx2.row_sum[i]);
   std::mt19937 rng(19);
   check_avx2_float_order(t, rng);
   CHECK_EQ(check_float_gemm(t, rng), 3);
+}
+
+TEST_CASE("avx512 table as dispatch composes it: attention's value sums (AVX-512) give the AVX2 bits") {
+  // x86_avx512/value_sums.cpp: every output is the same chain of fused multiply-adds at any width.
+  // Heads 1-9 (passes of 4 and remainders), outputs in 64-, 32-, 16-value pieces and masked tails,
+  // rows in one block of 32, several and a partial one; the gaps between heads' outputs untouched.
+  if (!isa_supported(Isa::Avx2)) SKIP("this CPU runs no AVX2 kernels");
+  const KernelTable t = dispatch_table();
+  const KernelTable& avx2 = *kernel_table_for(Isa::Avx2);
+  std::mt19937 rng(29);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (DType type : {DType::F32, DType::F16}) {
+    const uint32_t ti = static_cast<uint32_t>(type);
+    CHECK(t.row_sum_heads[ti] != avx2.row_sum_heads[ti]);
+    for (int n_heads : {1, 3, 4, 5, 8, 9}) {
+      for (int64_t n : {3, 8, 16, 24, 64, 77, 109, 128}) {
+        for (int64_t n_rows : {1, 5, 37, 64, 150}) {
+          const std::vector<uint8_t> rows = random_weights(type, n_rows, n + 3, rng);  // rows wider than n
+          const size_t row_bytes = dtype_row_bytes(type, n + 3);
+          const size_t a_stride = static_cast<size_t>(n_rows) + 2, y_stride = static_cast<size_t>(n) + 1;
+          std::vector<float> a(a_stride * n_heads);
+          for (float& v : a) v = std::fabs(dist(rng));
+          std::vector<float> got(y_stride * n_heads, -7.0f), want(y_stride * n_heads, -7.0f);
+          t.row_sum_heads[ti](a.data(), a_stride, n_heads, rows.data(), row_bytes, n_rows, n, got.data(), y_stride);
+          avx2.row_sum_heads[ti](a.data(), a_stride, n_heads, rows.data(), row_bytes, n_rows, n, want.data(),
+                                 y_stride);
+          CHECK(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)) == 0);
+          for (int h = 0; h < n_heads; ++h) CHECK_EQ(got[h * y_stride + n], -7.0f);
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("avx512 table as dispatch composes it: every quant gemm gives its gemv's bits") {

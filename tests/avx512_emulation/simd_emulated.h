@@ -382,6 +382,23 @@ inline __m512 _mm512_permutexvar_ps(__m512i idx, __m512 a) {
   return r;
 }
 
+// vshuff32x4: 128-bit quarter i from a (i < 2) or b (i >= 2), quarter imm[2i+1:2i] of it.
+inline __m512 _mm512_shuffle_f32x4(__m512 a, __m512 b, int imm) {
+  __m512 r;
+  for (int q = 0; q < 4; ++q) {
+    const __m512& src = q < 2 ? a : b;
+    const int from = (imm >> (2 * q)) & 3;
+    std::memcpy(r.b + 16 * q, src.b + 16 * from, 16);
+  }
+  return r;
+}
+// vpermilps (immediate): within each 128-bit quarter, lane i = lane imm[2i+1:2i] of that quarter.
+inline __m512 _mm512_permute_ps(__m512 a, int imm) {
+  __m512 r;
+  for (int i = 0; i < 16; ++i) emu::put<float>(r, i, emu::get<float>(a, (i & ~3) + ((imm >> (2 * (i & 3))) & 3)));
+  return r;
+}
+
 inline __m128i _mm_cvtepu8_epi16(__m128i a) { return emu::extend<uint16_t, uint8_t, __m128i>(a); }
 inline __m256i _mm256_cvtepu8_epi16(__m128i a) { return emu::extend<uint16_t, uint8_t, __m256i>(a); }
 inline __m256i _mm256_cvtepu8_epi32(__m128i a) { return emu::extend<uint32_t, uint8_t, __m256i>(a); }

@@ -56,6 +56,7 @@ void register_quant_kernels(KernelTable& table);        // quant_kernels.cpp
 void register_interleaved_kernels(KernelTable& table);  // interleaved_kernels.cpp
 void register_interleaved_k_kernels(KernelTable& table);  // interleaved_k_kernels.cpp
 void register_f16_gemm(KernelTable& table);  // f16_gemm.cpp
+void register_value_sums(KernelTable& table);  // value_sums.cpp
 
 void register_kernels(KernelTable& table) {
   table.dot_f32 = dot_f32;
@@ -64,6 +65,7 @@ void register_kernels(KernelTable& table) {
   register_interleaved_kernels(table);
   register_interleaved_k_kernels(table);
   register_f16_gemm(table);
+  register_value_sums(table);
 }
 
 }  // namespace LOAM_AVX512_NS
