@@ -12,7 +12,7 @@ namespace {
 
 // Weight rows a thread takes at once when several tokens share the weights: as many as fit in
 // kTileBytes (which stays in L2 while every token of the batch is dotted with them), at least
-// kRowTile and at most kMaxTileRows. 16 rows of a 4096-wide F16 matrix are 128 KiB; 112 rows of a
+// kRowTile and at most kMaxTileRows (interleaved weights: see below). 16 rows of a 4096-wide F16 matrix are 128 KiB; 112 rows of a
 // 2048-wide Q4_0 one are 126 KiB. A gemm kernel prepares each token's activation blocks once per
 // call, so the more rows a call covers, the less that preparation costs per row.
 constexpr int64_t kRowTile = 16;
@@ -26,6 +26,7 @@ constexpr int64_t kTileBytes = 128 * 1024;
 // F16 (no interleaved copy) lost 3% at 512 KiB, so it keeps the smaller tile.
 constexpr int64_t kMaxInterleavedTileRows = 256;
 constexpr int64_t kInterleavedTileBytes = 512 * 1024;
+constexpr int64_t kMinChunksPerThread = 4;
 static_assert(kRowTile % kInterleaveRows == 0, "row tiles start on interleaved group boundaries");
 constexpr size_t kMinParallelBytes = 64 * 1024;
 constexpr int64_t kChunkBytes = 128 * 1024;
@@ -102,23 +103,30 @@ void matmul(ThreadPool& pool, const MatmulJob* jobs, int n_jobs, int n_tokens,
   // Chunks: each job's rows cut into runs of rows_per_chunk[j] rows, numbered job after job.
   int64_t first_chunk[9] = {0};
   int64_t rows_per_chunk[8];
-  for (int j = 0; j < n_jobs; ++j) {
-    const int64_t rb = static_cast<int64_t>(prepared[j].w->row_bytes());
-    if (n_tokens == 1) {
-      // Decode streams each weight once. Each thread walks its own contiguous share of the
-      // chunks (thread_pool.h), so the chunk size only sets the unit a thread that finishes
-      // early takes from another's share: ~kChunkBytes leaves enough of them to balance.
-      rows_per_chunk[j] = std::max<int64_t>(kRowTile, (kChunkBytes / rb) / kRowTile * kRowTile);
-    } else {
-      const bool interleaved = prepared[j].interleaved_rows > 0 && prepared[j].gemm_interleaved != nullptr;
-      const int64_t tile_bytes = interleaved ? kInterleavedTileBytes : kTileBytes;
-      const int64_t max_rows = interleaved ? kMaxInterleavedTileRows : kMaxTileRows;
-      rows_per_chunk[j] =
-          std::min<int64_t>(max_rows, std::max<int64_t>(kRowTile, (tile_bytes / rb) / kRowTile * kRowTile));
+  auto plan_chunks = [&](bool large_tiles) {
+    for (int j = 0; j < n_jobs; ++j) {
+      const int64_t rb = static_cast<int64_t>(prepared[j].w->row_bytes());
+      if (n_tokens == 1) {
+        // Decode streams each weight once. Each thread walks its own contiguous share of the
+        // chunks (thread_pool.h), so the chunk size only sets the unit a thread that finishes
+        // early takes from another's share: ~kChunkBytes leaves enough of them to balance.
+        rows_per_chunk[j] = std::max<int64_t>(kRowTile, (kChunkBytes / rb) / kRowTile * kRowTile);
+      } else {
+        const bool large = large_tiles && prepared[j].interleaved_rows > 0 && prepared[j].gemm_interleaved != nullptr;
+        const int64_t tile_bytes = large ? kInterleavedTileBytes : kTileBytes;
+        const int64_t max_rows = large ? kMaxInterleavedTileRows : kMaxTileRows;
+        rows_per_chunk[j] =
+            std::min<int64_t>(max_rows, std::max<int64_t>(kRowTile, (tile_bytes / rb) / kRowTile * kRowTile));
+      }
+      const int64_t rows = prepared[j].w->rows();
+      first_chunk[j + 1] = first_chunk[j] + (rows + rows_per_chunk[j] - 1) / rows_per_chunk[j];
     }
-    const int64_t rows = prepared[j].w->rows();
-    first_chunk[j + 1] = first_chunk[j] + (rows + rows_per_chunk[j] - 1) / rows_per_chunk[j];
-  }
+  };
+  plan_chunks(true);
+  // The large tiles leave few chunks (TinyLlama's 2048 x 2048 Q4_0 matrix: 10): with fewer than
+  // kMinChunksPerThread per thread some threads would wait, so such calls keep the small tiles.
+  // At 2 threads no call of the measured shapes falls back.
+  if (n_tokens > 1 && first_chunk[n_jobs] < kMinChunksPerThread * pool.size()) plan_chunks(false);
   auto work = [&](int64_t chunk, int) {
     int j = 0;
     while (chunk >= first_chunk[j + 1]) ++j;

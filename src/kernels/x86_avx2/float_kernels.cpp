@@ -262,11 +262,13 @@ void gemm_rows(const uint8_t* w, size_t row_bytes, int64_t n_rows, const float* 
     // come from memory, a head's slice of each row_bytes apart, and the hardware prefetchers left
     // attention waiting on them. Intel Xeon of issue 8 (LOAM_ISA=avx2), 2 threads, TinyLlama Q4_0
     // tg64 at depth 4096, 2 alternating rounds: 24.8-25.1 -> 26.7-27.0 tok/s with this and
-    // row_sum's fetch of the value row 32 on (not measured on an AVX2-only CPU).
+    // row_sum's fetch of the value row 32 on (not measured on an AVX2-only CPU). Into L2: the block
+    // being computed must stay in L1 (a 128-value F32 head's 64 rows are 32 KiB, a whole L1 on some
+    // CPUs); 3 alternating rounds there, T1 27.1-28.7 tok/s against T0 (into L1) 27.1-27.9.
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t i = 0; i < n_cols * L::kBytes; i += 64)
         _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(w) + (r0 + kKeyBlock + r) * row_bytes + i),
-                     _MM_HINT_T0);
+                     _MM_HINT_T1);
     rows_all_tokens<L, kTail>(w + static_cast<size_t>(r0) * row_bytes, row_bytes, rows, x, xs, n_tokens,
                               n_cols, y + r0, y_stride);
   }
@@ -299,6 +301,16 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+// The value sums read a head's slice of each cache row (bytes at p), the rows row_bytes apart; at
+// depth a decode token's rows come from memory faster than the hardware prefetchers bring them, so
+// each row fetches the slice of the row kValueFetchRows on (into L1, an integer address: it may lie
+// past the rows). Measured with the key rows' fetch in gemm_rows (figures there).
+constexpr int64_t kValueFetchRows = 32;
+inline void fetch_row_ahead(const uint8_t* p, size_t row_bytes, int64_t bytes) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p) + kValueFetchRows * row_bytes;
+  for (int64_t l = 0; l < bytes; l += 64) _mm_prefetch(reinterpret_cast<const char*>(a + l), _MM_HINT_T0);
+}
+
 // Rows [r0, r1) of one head added into its outputs [i, i + 8 C): C accumulators loaded from y
 // (zeroed before the first block), one broadcast weight per row. So each output gets row_sum's
 // fused multiply-adds in row order, whatever the blocks. The unroll pragmas keep GCC 12 from
@@ -312,7 +324,7 @@ inline void row_sum_block(const float* a, const uint8_t* rows, size_t row_bytes,
   for (int c = 0; c < C; ++c) acc[c] = _mm256_loadu_ps(y + i + 8 * c);
   const uint8_t* p = rows + static_cast<size_t>(r0) * row_bytes + i * L::kBytes;
   for (int64_t r = r0; r < r1; ++r, p += row_bytes) {
-    _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(p) + 32 * row_bytes), _MM_HINT_T0);
+    fetch_row_ahead(p, row_bytes, 8 * C * L::kBytes);
     const __m256 w = _mm256_broadcast_ss(a + r);
     for (int c = 0; c < C; ++c) acc[c] = _mm256_fmadd_ps(w, L::full(p + 8 * c * L::kBytes), acc[c]);
   }
@@ -370,7 +382,7 @@ inline void row_sum_block_pair(const float* a0, const float* a1, const uint8_t* 
   }
   const uint8_t* p = rows + static_cast<size_t>(r0) * row_bytes + i * L::kBytes;
   for (int64_t r = r0; r < r1; ++r, p += row_bytes) {
-    _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(p) + 32 * row_bytes), _MM_HINT_T0);
+    fetch_row_ahead(p, row_bytes, 32 * L::kBytes);
     const __m256 w0 = _mm256_broadcast_ss(a0 + r), w1 = _mm256_broadcast_ss(a1 + r);
     for (int c = 0; c < 4; ++c) {
       const __m256 v = L::full(p + 8 * c * L::kBytes);

@@ -75,7 +75,7 @@ void tile(const uint8_t* w, size_t row_bytes, const float* x, size_t xs, int64_t
 // y[0..4) = the tree sums of a's two rows (lanes 0-7, 8-15), then b's. The 128-bit quarters
 // [a0 a2 b0 b2] + [a1 a3 b1 b3] put each row's m_j = l_j + l_(j+4) in one quarter; within each,
 // lane 0 + lane 1 and lane 2 + lane 3 (the pairs' other lanes add the same two values), then those
-// two: the AVX2 hsum8's additions, for 4 rows in 6 instructions and one permutation.
+// two: the AVX2 hsum8's additions, for 4 rows in 7 instructions, one permutation and a store.
 inline void sums4(__m512 a, __m512 b, float* y) {
   const __m512 m = _mm512_add_ps(_mm512_shuffle_f32x4(a, b, 0x88), _mm512_shuffle_f32x4(a, b, 0xDD));
   const __m512 pairs = _mm512_add_ps(m, _mm512_permute_ps(m, 0xB1));      // lanes 0, 2: m0 + m1, m2 + m3

@@ -5,7 +5,8 @@
 // the AVX-512 table keeps one float order with the AVX2 one. A tile is up to 4 heads by 64 outputs
 // (16 accumulators; each row's 64 values converted once for the 4 heads); rows go in blocks of
 // kBlockRows, which stay in L1 while each tile of heads and outputs passes over them; the last
-// n % 16 outputs through masked loads and stores. Each row fetches the one kPrefetchRows on: a
+// n % 16 outputs through masked loads and stores. Each row fetches the one kPrefetchRows on (into
+// L2, prefetch_ahead; the AVX2 kernels fetch into L1, as measured there): a
 // decode token's value rows come from memory (the weights streamed since evict them), a head's
 // slice of each (128 bytes for TinyLlama) every row_bytes, and the hardware prefetchers left
 // attention waiting on them. Intel Xeon of issue 8, 2 threads, TinyLlama Q4_0 tg64 at depth 4096,

@@ -1,5 +1,6 @@
 // Small operations the AVX-512 VNNI kernels over interleaved weights share, each for one 8-row group
-// (256 bits) and for two (512 bits), so that one kernel template serves both widths.
+// (256 bits) and for two (512 bits), so that one kernel template serves both widths; and two that
+// the float kernels (f16_gemm.cpp, value_sums.cpp) use as well: prefetch_ahead and in_token_passes.
 #pragma once
 
 #include <cstdint>
@@ -92,9 +93,9 @@ inline __m512i sub32(__m512i a, __m512i b) { return _mm512_sub_epi32(a, b); }
 inline __m256i bit_or(__m256i a, __m256i b) { return _mm256_or_si256(a, b); }
 inline __m512i bit_or(__m512i a, __m512i b) { return _mm512_or_si512(a, b); }
 
-// Fetches `bytes` from `ahead` bytes past p (a column of a later row group), the address computed as
-// an integer: past the last group it lies outside the weights, which a prefetch may touch but
-// pointer arithmetic may not reach.
+// Fetches `bytes` from `ahead` bytes past p (a column of a later row group, a later cache row) into
+// L2, the address computed as an integer: past the last group or row it lies outside the data,
+// which a prefetch may touch but pointer arithmetic may not reach.
 inline void prefetch_ahead(const uint8_t* p, size_t ahead, size_t bytes) {
   const uintptr_t a = reinterpret_cast<uintptr_t>(p) + ahead;
   for (size_t l = 0; l < bytes; l += 64) __builtin_prefetch(reinterpret_cast<const void*>(a + l), 0, 2);
