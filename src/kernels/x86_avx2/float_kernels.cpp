@@ -29,10 +29,7 @@ namespace {
 // rows kept two accumulators each in a 1 x 4 tile with a horizontal sum per (row, head), ->
 // 0.36-0.40.
 constexpr int kGemmRows = 4, kGemmTokens = 3;
-// Rows up to this many columns are attention's key rows: gemm runs them in blocks of kKeyBlock rows,
-// each block staying in L1 while every group of query heads passes over it.
-constexpr int64_t kShortRow = 256;
-constexpr int64_t kKeyBlock = 64;
+// Attention's key rows: kShortRow, kKeyBlock (float_gemm.h).
 
 struct LoadF32 {
   static constexpr int kBytes = 4;

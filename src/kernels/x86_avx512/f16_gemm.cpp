@@ -24,12 +24,12 @@ namespace {
 
 constexpr int kPairs = 4;      // row pairs per tile: 8 weight rows
 constexpr int kMaxTokens = 6;  // tokens per tile: 24 accumulators, 4 weight registers, 1 activation
-// Rows up to this many columns are attention's key rows (the AVX2 gemm's kShortRow): tiles of 4 rows
-// by up to kKeyTokens query heads (16 accumulators), in blocks of kKeyBlock rows that stay in L1
-// while every pass of heads goes over them. TinyLlama's group of 8 heads is one pass.
-constexpr int64_t kShortRow = 256;
+// Rows up to avx2::kShortRow columns are attention's key rows: tiles of 4 rows by up to kKeyTokens
+// query heads (16 accumulators), in blocks of avx2::kKeyBlock rows that stay in L1 while every pass
+// of heads goes over them (float_gemm.h). TinyLlama's group of 8 heads is one pass.
+using avx2::kKeyBlock;
+using avx2::kShortRow;
 constexpr int kKeyTokens = 8;
-constexpr int64_t kKeyBlock = 64;
 // A key tile fetches the rows this far on: at depth they come from memory, a head's slice of each
 // row_bytes apart, faster than the hardware prefetchers bring them (value_sums.cpp has the figures).
 constexpr int64_t kKeyPrefetchRows = 16;
